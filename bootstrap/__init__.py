@@ -1,0 +1,1 @@
+"""Entry points and orchestration: corpus import, label bootstrapping, pipelines, experiments, reports."""

@@ -1,0 +1,105 @@
+"""The one audio loader used everywhere: soundfile decode, mono mixdown, 16 kHz, float32 in [-1, 1]."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+SAMPLE_RATE = 16000
+MIN_SAMPLES = 400  # one 25 ms analysis window at 16 kHz
+
+
+class AudioError(Exception):
+    """A file that cannot be used as speech input. Carries the path and a human reason."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class AudioMissingError(AudioError):
+    pass
+
+
+class AudioDecodeError(AudioError):
+    pass
+
+
+class AudioTooShortError(AudioError):
+    pass
+
+
+class AudioNonFiniteError(AudioError):
+    pass
+
+
+@lru_cache(maxsize=16)
+def _resampler_args(orig: int, new: int) -> tuple[int, int]:
+    g = np.gcd(orig, new)
+    return orig // g, new // g
+
+
+def resample(wav: np.ndarray, orig_sr: int, new_sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Band-limited resampling with torchaudio (sinc interpolation, Hann window)."""
+    if orig_sr == new_sr:
+        return wav
+    orig, new = _resampler_args(orig_sr, new_sr)
+    out = AF.resample(torch.from_numpy(np.ascontiguousarray(wav)), orig, new)
+    return out.numpy()
+
+
+def to_mono(wav: np.ndarray) -> np.ndarray:
+    """(samples,) or (samples, channels) -> (samples,) by averaging channels."""
+    return wav if wav.ndim == 1 else wav.mean(axis=1)
+
+
+def check_waveform(wav: np.ndarray, path: str | os.PathLike, min_samples: int = MIN_SAMPLES) -> np.ndarray:
+    if wav.shape[0] < min_samples:
+        raise AudioTooShortError(path, f"{wav.shape[0]} samples at 16 kHz, shorter than one 25 ms frame ({min_samples})")
+    if not np.isfinite(wav).all():
+        raise AudioNonFiniteError(path, "contains NaN or infinite samples")
+    return wav
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, min_samples: int = MIN_SAMPLES) -> np.ndarray:
+    """Decode `path` to mono float32 at `sample_rate`. Raises an AudioError subclass naming the file."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise AudioMissingError(path, "file not found")
+    try:
+        wav, sr = sf.read(path, dtype="float32", always_2d=False)
+    except Exception as e:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
+        raise AudioDecodeError(path, f"cannot decode audio ({type(e).__name__}: {e})") from None
+    wav = to_mono(np.asarray(wav, dtype=np.float32))
+    if wav.size == 0:
+        raise AudioTooShortError(path, "empty audio (0 samples)")
+    if not np.isfinite(wav).all():
+        raise AudioNonFiniteError(path, "contains NaN or infinite samples")
+    wav = resample(wav, sr, sample_rate).astype(np.float32, copy=False)
+    return check_waveform(wav, path, min_samples)
+
+
+def audio_info(path: str | os.PathLike) -> tuple[int, int]:
+    """(frames, sample_rate) from the header, without decoding. Raises AudioError."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise AudioMissingError(path, "file not found")
+    try:
+        info = sf.info(path)
+    except Exception as e:
+        raise AudioDecodeError(path, f"cannot read audio header ({type(e).__name__}: {e})") from None
+    return int(info.frames), int(info.samplerate)
+
+
+def num_samples_at(frames: int, sr: int, target_sr: int = SAMPLE_RATE) -> int:
+    """Sample count after resampling `frames` at `sr` to `target_sr` (torchaudio's ceil rule)."""
+    if sr == target_sr:
+        return frames
+    orig, new = _resampler_args(sr, target_sr)
+    return int(np.ceil(new * frames / orig))

@@ -1,0 +1,211 @@
+"""The label store: `{split}.km`, `dict.km.txt` and `labels.json` in one folder.
+
+- `{split}.km`: one line per manifest row, space-separated integer class ids; an empty line marks an
+  utterance that was skipped (its reason is in `labels.json["skipped"]`).
+- `dict.km.txt`: fairseq dictionary, `symbol count` per line, line i describing class id i.
+- `labels.json`: source, label_rate, num_classes, per-split manifest sha256, provenance, versions,
+  per-split counts and skipped utterances.
+
+Every file is written atomically. Reading validates the labels against the manifest: same row count,
+same manifest sha256, and each sequence's length within LABEL_LENGTH_TOLERANCE frames of the audio
+length at the declared rate; anything else is an error naming the utterance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import write_json, write_lines
+from .corpus import open_split
+from .frames import LABEL_LENGTH_TOLERANCE, num_frames
+from .manifest import read_side_file
+
+FORMAT_VERSION = 1
+INFO_FILE = "labels.json"
+DICT_FILE = "dict.km.txt"
+
+
+class LabelStoreError(ValueError):
+    pass
+
+
+@dataclass
+class Skip:
+    """An utterance that could not be labelled, and why."""
+
+    reason: str
+
+
+@dataclass
+class LabelSet:
+    """An opened label folder. `read(split)` returns validated arrays (None for skipped rows)."""
+
+    label_dir: Path
+    info: dict = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, label_dir: str | os.PathLike) -> "LabelSet":
+        label_dir = Path(label_dir)
+        path = label_dir / INFO_FILE
+        if not path.is_file():
+            raise LabelStoreError(f"{label_dir}: not a label folder ({INFO_FILE} missing; unfinished run?)")
+        info = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("source", "label_rate", "num_classes", "manifests"):
+            if key not in info:
+                raise LabelStoreError(f"{path}: missing key '{key}'")
+        return cls(label_dir, info)
+
+    @property
+    def source(self) -> str:
+        return self.info["source"]
+
+    @property
+    def label_rate(self) -> float:
+        return self.info["label_rate"]
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.info["num_classes"])
+
+    @property
+    def splits(self) -> list[str]:
+        return list(self.info["manifests"])
+
+    def symbols(self) -> list[str]:
+        lines = read_side_file(self.label_dir / DICT_FILE)
+        return [line.rsplit(" ", 1)[0] for line in lines]
+
+    def skipped(self, split: str) -> dict[int, str]:
+        return {int(s["index"]): s["reason"] for s in self.info.get("skipped", {}).get(split, [])}
+
+    def read(
+        self, split: str, data_dir: str | os.PathLike | None = None, tolerance: int = LABEL_LENGTH_TOLERANCE
+    ) -> list[np.ndarray | None]:
+        """Labels for `split`, checked against the manifest in `data_dir` (default: the recorded one)."""
+        if split not in self.info["manifests"]:
+            raise LabelStoreError(f"{self.label_dir}: no labels for split '{split}' (have {self.splits})")
+        data_dir = data_dir or self.info.get("data_dir")
+        if data_dir is None:
+            raise LabelStoreError(f"{self.label_dir}: labels.json names no data_dir; pass one")
+        sp = open_split(data_dir, split)
+        recorded = self.info["manifests"][split]["sha256"]
+        actual = sp.manifest_sha256()
+        if recorded != actual:
+            raise LabelStoreError(
+                f"{self.label_dir / (split + '.km')}: made for another manifest "
+                f"(sha256 {recorded[:12]}… != {sp.manifest_path} {actual[:12]}…)"
+            )
+        manifest = sp.manifest()
+        lines = read_side_file(self.label_dir / f"{split}.km", expected_lines=len(manifest))
+        skipped = self.skipped(split)
+        out: list[np.ndarray | None] = []
+        for i, line in enumerate(lines):
+            if not line.strip():
+                if i not in skipped:
+                    raise LabelStoreError(
+                        f"{self.label_dir / (split + '.km')}:{i + 1}: empty labels for {manifest.relpaths[i]} "
+                        "but labels.json records no skip"
+                    )
+                out.append(None)
+                continue
+            labels = np.array(line.split(), dtype=np.int64)
+            expected = num_frames(manifest.num_samples[i], self.label_rate)
+            if abs(len(labels) - expected) > tolerance:
+                raise LabelStoreError(
+                    f"{manifest.relpaths[i]}: {len(labels)} labels at {self.label_rate} Hz, but its "
+                    f"{manifest.num_samples[i]} samples give {expected} frames (tolerance {tolerance})"
+                )
+            if labels.min() < 0 or labels.max() >= self.num_classes:
+                raise LabelStoreError(
+                    f"{manifest.relpaths[i]}: class id outside [0, {self.num_classes}) in {split}.km"
+                )
+            out.append(labels)
+        return out
+
+
+def write_split_labels(label_dir: str | os.PathLike, split: str, labels: list[np.ndarray | Skip | None]) -> None:
+    """Write `{split}.km` (empty line for a skipped row)."""
+    rows = []
+    for lab in labels:
+        rows.append("" if lab is None or isinstance(lab, Skip) else " ".join(map(str, np.asarray(lab).tolist())))
+    write_lines(Path(label_dir) / f"{split}.km", rows)
+
+
+def count_classes(labels: list[np.ndarray | Skip | None], num_classes: int) -> np.ndarray:
+    counts = np.zeros(num_classes, dtype=np.int64)
+    for lab in labels:
+        if isinstance(lab, np.ndarray) and lab.size:
+            counts += np.bincount(lab, minlength=num_classes)[:num_classes]
+    return counts
+
+
+def write_dictionary(label_dir: str | os.PathLike, symbols: list[str], counts: np.ndarray) -> None:
+    write_lines(Path(label_dir) / DICT_FILE, [f"{s} {int(c)}" for s, c in zip(symbols, counts)])
+
+
+def package_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {}
+    for name in ("hubert-bootstrap", "torch", "torchaudio", "transformers", "scikit-learn", "ctc-segmentation", "numpy"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def write_label_set(
+    label_dir: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    split_labels: dict[str, list[np.ndarray | Skip | None]],
+    *,
+    source: str,
+    label_rate: float,
+    symbols: list[str],
+    origin: dict | None = None,
+) -> LabelSet:
+    """Write a complete label set: every `{split}.km`, then `dict.km.txt`, then `labels.json` last.
+
+    `labels.json` is the completion marker: it is written only after all other files are in place.
+    """
+    label_dir = Path(label_dir)
+    label_dir.mkdir(parents=True, exist_ok=True)
+    num_classes = len(symbols)
+    manifests, counts, skipped = {}, {}, {}
+    total = np.zeros(num_classes, dtype=np.int64)
+    for split, labels in split_labels.items():
+        sp = open_split(data_dir, split)
+        manifest = sp.manifest()
+        if len(labels) != len(manifest):
+            raise LabelStoreError(f"{split}: {len(labels)} label rows for {len(manifest)} manifest rows")
+        write_split_labels(label_dir, split, labels)
+        manifests[split] = {"sha256": sp.manifest_sha256(), "utterances": len(manifest)}
+        skipped[split] = [
+            {"index": i, "utt": manifest.relpaths[i], "reason": lab.reason if isinstance(lab, Skip) else "skipped"}
+            for i, lab in enumerate(labels)
+            if lab is None or isinstance(lab, Skip)
+        ]
+        frames = sum(int(np.asarray(lab).size) for lab in labels if isinstance(lab, np.ndarray))
+        counts[split] = {"utterances": len(manifest), "labelled": len(manifest) - len(skipped[split]), "frames": frames}
+        total += count_classes(labels, num_classes)
+    write_dictionary(label_dir, symbols, total)
+    info = {
+        "format": FORMAT_VERSION,
+        "source": source,
+        "label_rate": label_rate,
+        "num_classes": num_classes,
+        "data_dir": str(Path(data_dir).resolve()),
+        "manifests": manifests,
+        "origin": origin or {},
+        "versions": package_versions(),
+        "counts": counts,
+        "skipped": skipped,
+    }
+    write_json(label_dir / INFO_FILE, info)
+    return LabelSet(label_dir, info)
