@@ -236,6 +236,7 @@ class TranscriptEncoder:
         if tokenizer is not None:
             special |= set(getattr(tokenizer, "all_special_tokens", []) or [])
         special.add(self.vocab[blank_id])
+        special.discard(word_delimiter)  # wav2vec2 tokenizers list `|` among their special tokens
         self.index = {t: i for i, t in enumerate(self.vocab) if t not in special}
         ordinary = [t for t in self.index if t != word_delimiter]
         self.char_mode = bool(ordinary) and all(len(t) == 1 for t in ordinary)
