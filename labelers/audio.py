@@ -87,22 +87,28 @@ def check_waveform(wav: np.ndarray, path: str | os.PathLike, min_samples: int = 
     return wav
 
 
+def decode_audio(source, name: str | os.PathLike, sample_rate: int = SAMPLE_RATE, min_samples: int = MIN_SAMPLES) -> np.ndarray:
+    """Decode a path or a binary file-like object (e.g. bytes from a `datasets` row) to mono float32
+    at `sample_rate`. `name` labels errors. Raises an AudioError subclass."""
+    try:
+        wav, sr = sf.read(source, dtype="float32", always_2d=False)
+    except Exception as e:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
+        raise AudioDecodeError(name, f"cannot decode audio ({type(e).__name__}: {e})") from None
+    wav = to_mono(np.asarray(wav, dtype=np.float32))
+    if wav.size == 0:
+        raise AudioTooShortError(name, "empty audio (0 samples)")
+    if not np.isfinite(wav).all():
+        raise AudioNonFiniteError(name, "contains NaN or infinite samples")
+    wav = resample(wav, sr, sample_rate).astype(np.float32, copy=False)
+    return check_waveform(wav, name, min_samples)
+
+
 def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE, min_samples: int = MIN_SAMPLES) -> np.ndarray:
     """Decode `path` to mono float32 at `sample_rate`. Raises an AudioError subclass naming the file."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise AudioMissingError(path, "file not found")
-    try:
-        wav, sr = sf.read(path, dtype="float32", always_2d=False)
-    except Exception as e:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
-        raise AudioDecodeError(path, f"cannot decode audio ({type(e).__name__}: {e})") from None
-    wav = to_mono(np.asarray(wav, dtype=np.float32))
-    if wav.size == 0:
-        raise AudioTooShortError(path, "empty audio (0 samples)")
-    if not np.isfinite(wav).all():
-        raise AudioNonFiniteError(path, "contains NaN or infinite samples")
-    wav = resample(wav, sr, sample_rate).astype(np.float32, copy=False)
-    return check_waveform(wav, path, min_samples)
+    return decode_audio(path, path, sample_rate, min_samples)
 
 
 def audio_info(path: str | os.PathLike) -> tuple[int, int]:

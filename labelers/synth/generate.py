@@ -135,7 +135,8 @@ def _build(tmp: str, root: str, minutes: float, seed: int, labeled_fraction: flo
     engine = Espeak.get()
     out = Path(tmp)
     splits: dict[str, list[Utterance]] = {}
-    with tqdm(total=round(minutes * 60, 1), unit="s", desc="synth corpus", disable=not progress, file=sys.stderr) as bar:
+    with tqdm(total=round(minutes * 60, 1), unit="s", desc="synth corpus", disable=not progress, file=sys.stderr,
+              bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]") as bar:
         for split, fraction in SPLIT_FRACTIONS.items():
             splits[split] = _synthesize_split(engine, out, split, minutes * 60 * fraction, seed, bar)
     train = splits["train"]

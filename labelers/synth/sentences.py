@@ -40,7 +40,7 @@ NOUNS = [
     ("shirt", "shirts"), ("boot", "boots"), ("tower", "towers"), ("castle", "castles"),
     ("office", "offices"), ("hospital", "hospitals"), ("library", "libraries"), ("hotel", "hotels"),
     ("museum", "museums"), ("valley", "valleys"), ("lake", "lakes"), ("beach", "beaches"),
-    ("hill", "hills"), ("path", "paths"), ("wall", "walls"), ("roof", "roofs"), ("fence", "fences"),
+    ("hill", "hills"), ("treasure", "treasures"), ("television", "televisions"), ("garage", "garages"), ("path", "paths"), ("wall", "walls"), ("roof", "roofs"), ("fence", "fences"),
 ]
 
 ADJECTIVES = [
@@ -90,7 +90,7 @@ INTRANSITIVE = [
 ADVERBS = [
     "quickly", "slowly", "quietly", "carefully", "happily", "early", "late", "again", "together",
     "today", "yesterday", "often", "always", "never", "soon", "suddenly", "finally", "gladly",
-    "loudly", "gently", "easily", "badly", "rarely", "sometimes", "later", "twice",
+    "loudly", "gently", "easily", "badly", "rarely", "sometimes", "later", "twice", "usually",
 ]
 
 PREPOSITIONS = [
