@@ -305,28 +305,55 @@ class CTCModel:
         lengths = [self.num_frames(len(w)) for w in wavs]
         return inputs, lengths
 
-    def _forward(self, wavs: list[np.ndarray], hidden_layer: int | None = None) -> list[np.ndarray]:
-        """One padded batch -> per-item (frames, V) float32 log-posteriors (valid frames only)."""
+    @property
+    def num_layers(self) -> int:
+        cfg = self.model.config
+        cfg = getattr(cfg, "encoder_config", None) or cfg
+        return int(cfg.num_hidden_layers)
+
+    @property
+    def hidden_size(self) -> int:
+        cfg = self.model.config
+        cfg = getattr(cfg, "encoder_config", None) or cfg
+        return int(cfg.hidden_size)
+
+    def _forward(self, wavs: list[np.ndarray], layer: int | None = None) -> list[np.ndarray]:
+        """One padded batch -> per-item float32 matrices of valid frames: (frames, V) log-posteriors,
+        or with `layer` the encoder's hidden_states[layer] (0 = input to the first block)."""
         inputs, lengths = self._inputs(wavs)
         use_amp = self.device.type == "cuda" and self.dtype != "fp32"
         with torch.no_grad(), torch.autocast(self.device.type, dtype=DTYPES[self.dtype], enabled=use_amp):
-            out = self.model(**inputs)
-        logp = torch.log_softmax(out.logits.float(), dim=-1).cpu().numpy()
+            out = self.model(**inputs, output_hidden_states=layer is not None)
+        if layer is None:
+            mat = torch.log_softmax(out.logits.float(), dim=-1).cpu().numpy()
+        else:
+            mat = out.hidden_states[layer].float().cpu().numpy()
         result = []
         for i, n in enumerate(lengths):
-            t = min(n, logp.shape[1]) if n > 0 else logp.shape[1]
-            result.append(np.ascontiguousarray(logp[i, :t]))
+            t = min(n, mat.shape[1]) if n > 0 else mat.shape[1]
+            result.append(np.ascontiguousarray(mat[i, :t]))
         return result
 
-    def log_posteriors(
+    def log_posteriors(self, wavs: list[np.ndarray], **kwargs) -> list[np.ndarray]:
+        """Per-utterance (num_frames(len), V) float32 log-posteriors, in the input order (see `run`)."""
+        return self.run(wavs, layer=None, **kwargs)
+
+    def hidden_states(self, wavs: list[np.ndarray], layer: int, **kwargs) -> list[np.ndarray]:
+        """Per-utterance (num_frames(len), hidden) encoder features of `layer`, at the model's frame rate."""
+        if not 0 <= layer <= self.num_layers:
+            raise CTCModelError(f"{self.name}: layer {layer} outside [0, {self.num_layers}] (0 = encoder input)")
+        return self.run(wavs, layer=layer, **kwargs)
+
+    def run(
         self,
         wavs: list[np.ndarray],
+        layer: int | None = None,
         batch_seconds: float = 160.0,
         chunk_seconds: float = 30.0,
         overlap_seconds: float = 4.0,
         progress: Callable[[int], None] | None = None,
     ) -> list[np.ndarray]:
-        """Per-utterance (num_frames(len), V) float32 log-posteriors, in the input order.
+        """Per-utterance matrices (log-posteriors, or hidden states of `layer`), in the input order.
 
         Long utterances are cut into `chunk_seconds` pieces overlapping by `overlap_seconds`; all pieces
         are sorted by length and packed into batches whose padded duration stays under
@@ -344,7 +371,7 @@ class CTCModel:
             longest = pieces[order[i]][2].end - pieces[order[i]][2].start
             size = max(1, int(budget // max(longest, 1)))
             batch = order[i : i + size]
-            outs = self._forward([wavs[pieces[j][0]][pieces[j][2].start : pieces[j][2].end] for j in batch])
+            outs = self._forward([wavs[pieces[j][0]][pieces[j][2].start : pieces[j][2].end] for j in batch], layer)
             for j, o in zip(batch, outs):
                 results[j] = o
             i += len(batch)

@@ -163,6 +163,14 @@ def label_frame_centres(num_samples: int, label_rate: float) -> np.ndarray:
     return (np.arange(n) * hop_for_rate(label_rate) + WINDOW / 2) / SAMPLE_RATE
 
 
+def model_frame_index(num_samples: int, label_rate: float, frame_seconds: float, offset_seconds: float,
+                      num_model_frames: int) -> np.ndarray:
+    """For each label frame, the model frame owning its centre (clipped to the model's frames)."""
+    centres = label_frame_centres(num_samples, label_rate)
+    j = np.floor((centres - offset_seconds) / frame_seconds + 0.5).astype(np.int64)
+    return np.clip(j, 0, max(0, num_model_frames - 1))
+
+
 def frame_targets(
     spans: Spans,
     num_samples: int,

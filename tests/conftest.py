@@ -22,3 +22,19 @@ def synth_corpus(tmp_path_factory):
     except SynthUnavailableError as e:
         pytest.skip(str(e))
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_ctc_teacher(synth_corpus, tmp_path_factory):
+    """Folder of a tiny character ParakeetForCTC (40 ms frames, loadable with `AutoModelForCTC` and
+    `labelers.ctc_model.CTCModel.load`) trained on the synthetic corpus's train split for <= 30 s with
+    a plain torch loop. Weak (high CER) but it has learnt where speech and which letters are: enough
+    for alignment-based labels well above chance. Training statistics in `train_stats.json`."""
+    import json
+
+    from ctc_builders import train_tiny_ctc
+
+    out = tmp_path_factory.mktemp("tiny_ctc_teacher")
+    stats = train_tiny_ctc(synth_corpus, out, split="train", steps=60, max_seconds=30.0)
+    (out / "train_stats.json").write_text(json.dumps(stats))
+    return out
