@@ -184,7 +184,18 @@ def _build_asr_labeler(args):
         _asr_model(args), blank=args.blank, label_rate=args.label_rate, use_transcripts=_use_transcripts(args),
         min_confidence=args.min_confidence, strict=args.strict, unalignable=args.unalignable,
         batch_seconds=args.batch_seconds, chunk_seconds=args.chunk_seconds,
+        align_workers=_align_workers(args),
     )
+
+
+def _align_workers(args) -> int:
+    """--align-workers, else: on GPU a pool of CPU processes (alignment would otherwise idle the GPU),
+    on CPU none (torch already uses the cores for inference)."""
+    if args.align_workers is not None:
+        return args.align_workers
+    import os
+
+    return min(8, max(0, (os.cpu_count() or 1) - 1)) if resolve_device(args).type == "cuda" else 0
 
 
 def _asr_features(args):
@@ -211,6 +222,8 @@ def _add_asr_arguments(group) -> None:
                             "drop the characters and count them)")
     group.add_argument("--unalignable", choices=("skip", "best-path"), default="skip",
                        help="asr: what to do with transcripts that cannot be aligned (empty, too long)")
+    group.add_argument("--align-workers", type=int, default=None,
+                       help="asr: processes aligning transcripts in parallel (default: min(8, cores-1) on GPU, 0 on CPU)")
     group.add_argument("--dtype", choices=("auto", "fp32", "bf16", "fp16"), default=None,
                        help="asr, asr-features: autocast dtype on GPU (auto: bf16 on GPU, fp32 on CPU)")
 

@@ -21,13 +21,13 @@ import numpy as np
 from .ctc_model import CTCModel
 from .ctc_targets import (
     BLANK_POLICIES,
-    Alignment,
     AlignmentError,
     TranscriptEncoder,
     TranscriptError,
     align_transcript,
     best_path,
     frame_targets,
+    utterance_targets,
 )
 from .label_store import Skip
 
@@ -58,6 +58,7 @@ class AsrLabeler:
         chunk_seconds: float = 30.0,
         overlap_seconds: float = 4.0,
         confidence_window_seconds: float = 0.6,
+        align_workers: int = 0,
     ):
         if blank not in BLANK_POLICIES:
             raise ValueError(f"--blank must be one of {BLANK_POLICIES}, got {blank!r}")
@@ -80,6 +81,8 @@ class AsrLabeler:
         self.class_ids = np.full(V, -1, dtype=np.int64)
         self.class_ids[keep_ids] = np.arange(len(keep_ids))
         self._symbols = [printable_symbol(model.vocab[i]) for i in keep_ids]
+        self.align_workers = int(align_workers)
+        self._pool = None
         self.stats: Counter = Counter()
         self.removed_chars: Counter = Counter()
         self.confidences: list[float] = []
@@ -113,56 +116,72 @@ class AsrLabeler:
         posteriors = self.model.log_posteriors(
             wavs, batch_seconds=self.batch_seconds, chunk_seconds=self.chunk_seconds, overlap_seconds=self.overlap_seconds
         )
-        out = []
+        out: list[np.ndarray | Skip | None] = [None] * len(wavs)
+        jobs = []
         for i, (wav, logp) in enumerate(zip(wavs, posteriors)):
-            text = texts[i] if (self.uses_transcripts and texts is not None) else None
-            out.append(self.label_one(logp, len(wav), text))
+            ids = None
+            if self.uses_transcripts:
+                try:
+                    encoded = self.encoder.encode(texts[i])
+                except TranscriptError as e:
+                    self.stats["skipped_text"] += 1
+                    out[i] = Skip(f"transcript: {e}")
+                    continue
+                self.removed_chars.update(encoded.removed)
+                ids = encoded.ids
+            jobs.append((i, (logp, ids, len(wav), self._params)))
+        for (i, _), result in zip(jobs, self._map([job for _, job in jobs])):
+            out[i] = self._account(result)
         return out
 
     # -- one utterance ---------------------------------------------------------------------------
-    def spans_for(self, logp: np.ndarray, text: str | None) -> Alignment | Skip:
+    @property
+    def _params(self) -> dict:
         m = self.model
-        if text is None:
-            self.stats["best_path"] += 1
-            return best_path(logp, m.blank_id, self.window)
-        try:
-            encoded = self.encoder.encode(text)
-        except TranscriptError as e:
-            self.stats["skipped_text"] += 1
-            return Skip(f"transcript: {e}")
-        self.removed_chars.update(encoded.removed)
-        try:
-            alignment = align_transcript(logp, encoded.ids, m.blank_id, m.vocab, m.frame_seconds, self.window)
-            self.stats["aligned"] += 1
-            return alignment
-        except AlignmentError as e:
-            if self.unalignable == "skip":
-                self.stats["skipped_unalignable"] += 1
-                return Skip(f"cannot align transcript: {e}")
-            self.stats["best_path_fallback"] += 1
-            return best_path(logp, m.blank_id, self.window)
+        return {"blank_id": m.blank_id, "vocab": m.vocab, "frame_seconds": m.frame_seconds,
+                "offset_seconds": m.geometry.offset_seconds, "window": self.window, "label_rate": self.label_rate,
+                "blank": self.blank, "unalignable": self.unalignable, "min_confidence": self.min_confidence}
+
+    def _map(self, jobs: list[tuple]) -> list[dict]:
+        """Alignment runs on CPU; with align_workers > 1 in a process pool, so a GPU is not kept waiting."""
+        if self.align_workers <= 1 or len(jobs) < 2:
+            return [utterance_targets(*job) for job in jobs]
+        if self._pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn: the children never inherit a CUDA context
+            self._pool = ProcessPoolExecutor(self.align_workers, mp_context=mp.get_context("spawn"))
+        return list(self._pool.map(utterance_targets, *zip(*jobs), chunksize=max(1, len(jobs) // (4 * self.align_workers))))
 
     def label_one(self, logp: np.ndarray, num_samples: int, text: str | None) -> np.ndarray | Skip:
-        alignment = self.spans_for(logp, text)
-        if isinstance(alignment, Skip):
-            return alignment
-        self.confidences.append(alignment.confidence)
-        if self.min_confidence is not None and alignment.confidence < self.min_confidence:
-            self.stats["skipped_low_confidence"] += 1
-            return Skip(f"{alignment.method} confidence {alignment.confidence:.3f} < --min-confidence {self.min_confidence}")
-        try:
-            targets = frame_targets(
-                alignment.spans, num_samples, frame_seconds=self.model.frame_seconds,
-                offset_seconds=self.model.geometry.offset_seconds, label_rate=self.label_rate,
-                blank_policy=self.blank, blank_id=self.model.blank_id,
-            )
-        except AlignmentError as e:
-            self.stats["skipped_no_tokens"] += 1
-            return Skip(f"{alignment.method}: {e}")
+        """Targets for one utterance from its log-posteriors (transcript text or None for best path)."""
+        ids = None
+        if text is not None:
+            try:
+                encoded = self.encoder.encode(text)
+            except TranscriptError as e:
+                self.stats["skipped_text"] += 1
+                return Skip(f"transcript: {e}")
+            self.removed_chars.update(encoded.removed)
+            ids = encoded.ids
+        return self._account(utterance_targets(logp, ids, num_samples, self._params))
+
+    def _account(self, r: dict) -> np.ndarray | Skip:
+        self.stats[r["outcome"]] += 1
+        if r.get("confidence") is not None:
+            self.confidences.append(r["confidence"])
+        if "targets" not in r:
+            return Skip(r["reason"])
         self.stats["labelled"] += 1
-        self.stats["blank_model_frames"] += int(logp.shape[0] - sum(int(e - s) for s, e in zip(alignment.spans.starts, alignment.spans.ends)))
-        self.stats["model_frames"] += int(logp.shape[0])
-        return self.class_ids[targets]
+        self.stats["blank_model_frames"] += r["blank_frames"]
+        self.stats["model_frames"] += r["model_frames"]
+        return self.class_ids[r["targets"]]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def summary(self) -> dict:
         """What happened so far: counts per outcome, removed characters, confidence quantiles."""
@@ -175,3 +194,4 @@ class AsrLabeler:
             q = np.quantile(self.confidences, [0.0, 0.1, 0.5, 0.9, 1.0])
             s["confidence_quantiles"] = {k: round(float(v), 4) for k, v in zip(("min", "p10", "p50", "p90", "max"), q)}
         return s
+

@@ -206,6 +206,38 @@ def frame_targets(
     return out.astype(np.int64)
 
 
+def utterance_targets(logp: np.ndarray, ids: np.ndarray | None, num_samples: int, p: dict) -> dict:
+    """Spans (alignment of `ids`, or best path when None) -> targets; a picklable pure function.
+
+    Returns {"outcome", "confidence", and "targets" (vocabulary ids at the label rate) or "reason"}.
+    """
+    if ids is None:
+        al, outcome = best_path(logp, p["blank_id"], p["window"]), "best_path"
+    else:
+        try:
+            al = align_transcript(logp, ids, p["blank_id"], p["vocab"], p["frame_seconds"], p["window"])
+            outcome = "aligned"
+        except AlignmentError as e:
+            if p["unalignable"] == "skip":
+                return {"outcome": "skipped_unalignable", "reason": f"cannot align transcript: {e}"}
+            al, outcome = best_path(logp, p["blank_id"], p["window"]), "best_path_fallback"
+    r = {"outcome": outcome, "confidence": al.confidence}
+    if p["min_confidence"] is not None and al.confidence < p["min_confidence"]:
+        r.update(outcome="skipped_low_confidence",
+                 reason=f"{al.method} confidence {al.confidence:.3f} < --min-confidence {p['min_confidence']}")
+        return r
+    try:
+        r["targets"] = frame_targets(al.spans, num_samples, frame_seconds=p["frame_seconds"],
+                                     offset_seconds=p["offset_seconds"], label_rate=p["label_rate"],
+                                     blank_policy=p["blank"], blank_id=p["blank_id"])
+    except AlignmentError as e:
+        r.update(outcome="skipped_no_tokens", reason=f"{al.method}: {e}")
+        return r
+    r["model_frames"] = int(logp.shape[0])
+    r["blank_frames"] = int(logp.shape[0] - int(np.sum(al.spans.ends - al.spans.starts)))
+    return r
+
+
 # ---------------------------------------------------------------------------------------------------
 # transcripts -> token ids
 

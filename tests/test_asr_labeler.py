@@ -94,3 +94,16 @@ def test_without_transcripts_uses_best_path(corpus, models):
     assert lab.stats["best_path"] == len(wavs)
     with pytest.raises(ValueError, match="transcripts"):
         AsrLabeler(models["parakeet"]).label_batch(wavs)
+
+
+def test_alignment_in_worker_processes_gives_the_same_labels(corpus, models):
+    wavs = _wavs(corpus)
+    inline = AsrLabeler(models["w2v"], blank="nearest")
+    pooled = AsrLabeler(models["w2v"], blank="nearest", align_workers=2)
+    try:
+        a, b = inline.label_batch(wavs, WORDS), pooled.label_batch(wavs, WORDS)
+    finally:
+        pooled.close()
+    assert [type(x) for x in a] == [type(x) for x in b]
+    assert all(np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y for x, y in zip(a, b))
+    assert inline.summary() == pooled.summary()
