@@ -19,16 +19,7 @@ from collections import Counter
 import numpy as np
 
 from .ctc_model import CTCModel
-from .ctc_targets import (
-    BLANK_POLICIES,
-    AlignmentError,
-    TranscriptEncoder,
-    TranscriptError,
-    align_transcript,
-    best_path,
-    frame_targets,
-    utterance_targets,
-)
+from .ctc_targets import BLANK_POLICIES, TranscriptEncoder, TranscriptError, utterance_targets
 from .label_store import Skip
 
 UNALIGNABLE = ("skip", "best-path")
