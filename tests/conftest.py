@@ -35,6 +35,6 @@ def tiny_ctc_teacher(synth_corpus, tmp_path_factory):
     from ctc_builders import train_tiny_ctc
 
     out = tmp_path_factory.mktemp("tiny_ctc_teacher")
-    stats = train_tiny_ctc(synth_corpus, out, split="train", steps=60, max_seconds=30.0)
+    stats = train_tiny_ctc(synth_corpus, out, split="train", steps=120, max_seconds=30.0)
     (out / "train_stats.json").write_text(json.dumps(stats))
     return out

@@ -68,7 +68,7 @@ def save_parakeet_ctc(folder: str | os.PathLike, subsampling: int = 8, hidden: i
 
 
 def train_tiny_ctc(data_dir: str | os.PathLike, out_dir: str | os.PathLike, *, split: str = "train",
-                   steps: int = 80, max_seconds: float = 30.0, batch_size: int = 8, lr: float = 5e-3,
+                   steps: int = 120, max_seconds: float = 30.0, batch_size: int = 4, lr: float = 5e-3,
                    seed: int = 0) -> dict:
     """Train a tiny character ParakeetForCTC (40 ms frames) on a corpus split with a plain torch loop.
 
@@ -114,7 +114,7 @@ def train_tiny_ctc(data_dir: str | os.PathLike, out_dir: str | os.PathLike, *, s
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         sched.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if time.perf_counter() - t0 > max_seconds:
             break
     model.eval()
