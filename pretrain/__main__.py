@@ -45,11 +45,11 @@ def main(argv: list[str] | None = None) -> dict | None:
     summary = run_training(task, cfg.loop, accelerator, run_config=cfg.to_dict())
     if accelerator.is_main_process:
         val = summary.get("validation") or {}
+        accs = " ".join(f"{k} {v:.3f}" for k, v in val.items() if k.startswith(("loss_m", "acc_m")))
         print(
             f"done: {summary['updates']} updates, {summary['audio_hours']:.3f} h of audio, "
             f"{summary['skipped_steps']} non-finite steps skipped, {summary.get('skipped_utterances', 0)} "
-            f"utterances skipped; valid loss_m {val.get('loss_m', float('nan')):.3f} acc_m "
-            f"{val.get('acc_m', float('nan')):.3f}; HF model in {summary.get('hf_dir')}",
+            f"utterances skipped; valid {accs or 'n/a'}; HF model in {summary.get('hf_dir')}",
             file=sys.stderr,
         )
     return summary

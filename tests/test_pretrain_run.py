@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +20,15 @@ MICRO = ["model.hidden_size=48", "model.num_hidden_layers=2", "model.num_attenti
          "model.intermediate_size=96", "model.conv_dim=[32,32,32,32,32,32,32]", "model.final_dim=32"]
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These runs are tiny: one intra-op thread avoids OpenMP spin-waiting on a shared, loaded CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def tones(tmp_path_factory):
     root = tmp_path_factory.mktemp("tones")
@@ -36,7 +40,7 @@ def tones(tmp_path_factory):
 
 def _args(tones, out, steps, labels=("l100",), extra=()):
     return ["--config", str(ROOT / "conf/pretrain/tiny.yaml"), f"data.data_dir={tones / 'corpus'}",
-            "data.label_dirs=[" + ",".join(str(tones / x) for x in labels) + "]", "data.batch_seconds=8",
+            "data.label_dirs=[" + ",".join(str(tones / x) for x in labels) + "]", "data.batch_seconds=6",
             "data.num_workers=0", "data.valid_max_batches=2", f"loop.output_dir={out}", f"loop.max_steps={steps}",
             "loop.trackers=", "loop.log_every=5", *MICRO, *extra]
 
@@ -44,7 +48,7 @@ def _args(tones, out, steps, labels=("l100",), extra=()):
 def test_tiny_model_learns_two_label_sets_and_exports(tones, tmp_path):
     out = tmp_path / "run"
     summary = main(_args(tones, out, 60, labels=("l100", "l50"),
-                         extra=["loop.lr=3e-3", "loop.warmup_steps=10", "loop.eval_every=0", "loop.save_every=1000"]))
+                         extra=["loop.lr=4e-3", "loop.warmup_steps=8", "loop.eval_every=0", "loop.save_every=1000"]))
     val = summary["validation"]
     # chance is 1/K (~0.17) for each label set; context makes masked frames predictable
     assert val["acc_m_0"] > 0.45 and val["acc_m_1"] > 0.45, val
@@ -64,35 +68,42 @@ def test_tiny_model_learns_two_label_sets_and_exports(tones, tmp_path):
     assert json.loads((out / "head.json").read_text())["num_classes"] == [K, K]
 
 
-def _launch(tones, out, steps):
-    env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'tests'}")
-    args = _args(tones, out, steps, extra=["loop.save_every=4", "loop.eval_every=6", "loop.keep_last=5",
-                                           "data.num_workers=1", "loop.log_every=2"])
-    return subprocess.Popen([sys.executable, "-m", "pretrain", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=ROOT)
+RESUME = ["loop.save_every=4", "loop.eval_every=6", "loop.keep_last=5", "data.num_workers=1", "loop.log_every=2"]
 
 
-def test_sigkill_and_resume_ends_with_identical_weights(tones, tmp_path):
-    steps = 14
-    straight = _launch(tones, tmp_path / "a", steps)
-    killed = _launch(tones, tmp_path / "b", steps)
-    ckpt = tmp_path / "b" / "checkpoints" / "step_00000008"
-    deadline = time.time() + 120
-    while not ckpt.exists() and killed.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    killed.send_signal(signal.SIGKILL)
-    killed.communicate()
-    assert killed.returncode == -signal.SIGKILL and ckpt.exists()
-    assert not (tmp_path / "b" / "hf").exists()
-    resumed = _launch(tones, tmp_path / "b", steps)
-    out_b, err_b = resumed.communicate(timeout=180)
-    _, err_a = straight.communicate(timeout=180)
-    assert straight.returncode == 0, err_a[-3000:]
-    assert resumed.returncode == 0, err_b[-3000:]
-    assert "resumed from" in out_b and "at update 8" in out_b
+class Crash(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_to_identical_weights(tones, tmp_path, capsys, monkeypatch):
+    """A run that dies after update 9 (checkpoint at 8) and resumes equals one never interrupted.
+
+    The real SIGKILL of a subprocess is exercised on the engine in test_loop.py; here the crash is
+    in-process (cheaper) and checks that HuBERT's crops, masks, dropout and LayerDrop all resume exactly.
+    """
+    from pretrain.task import PretrainTask
+
+    steps, real_step, calls = 11, PretrainTask.step, {"n": 0}
+
+    def dying_step(self, model, batch):
+        calls["n"] += 1
+        if calls["n"] == 10:
+            raise Crash()
+        return real_step(self, model, batch)
+
+    extra = RESUME + ["model.layerdrop=0.2"]
+    monkeypatch.setattr(PretrainTask, "step", dying_step)
+    with pytest.raises(Crash):
+        main(_args(tones, tmp_path / "b", steps, extra=extra))
+    monkeypatch.setattr(PretrainTask, "step", real_step)
+    assert (tmp_path / "b" / "checkpoints" / "step_00000008").is_dir() and not (tmp_path / "b" / "hf").exists()
+    main(_args(tones, tmp_path / "b", steps, extra=extra))  # resume: auto
+    assert "resumed from" in capsys.readouterr().out
+    main(_args(tones, tmp_path / "a", steps, extra=extra))  # never interrupted
     a = load_file(tmp_path / "a" / "checkpoints" / f"step_{steps:08d}" / "model.safetensors")
     b = load_file(tmp_path / "b" / "checkpoints" / f"step_{steps:08d}" / "model.safetensors")
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
-    assert isinstance(load_pretrain_model(tmp_path / "b"), HubertPretrainModel)
+    log = [json.loads(x)["step"] for x in (tmp_path / "b" / "train_log.jsonl").read_text().splitlines()]
+    assert log.count(8) == 1 and log[-1] == steps
