@@ -43,6 +43,10 @@ class CTCSplit:
     def seconds(self) -> float:
         return sum(self.num_samples) / SAMPLE_RATE
 
+    def head(self, n: int) -> "CTCSplit":
+        return CTCSplit(self.name, self.paths[:n], self.utts[:n], self.num_samples[:n], self.targets[:n],
+                        self.texts[:n], self.skipped, self.unknown_chars)
+
 
 def load_ctc_split(data_dir, split: str, vocab: dict[str, int], frames_for_samples=None,
                    max_seconds: float | None = None, min_seconds: float = 0.0) -> CTCSplit:
