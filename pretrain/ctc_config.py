@@ -53,6 +53,17 @@ class ASRConfig:
         return dataclasses.asdict(self)
 
 
+def _parse_value(raw: str):
+    """YAML scalar, except that `3e-3` is a number (YAML 1.1 reads it as a string)."""
+    value = yaml.safe_load(raw)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
+
+
 def apply_overrides(d: dict, overrides: list[str]) -> dict:
     """`key=value` (value parsed as YAML); `arch.hidden_size=96` sets a nested key."""
     d = dict(d)
@@ -60,7 +71,7 @@ def apply_overrides(d: dict, overrides: list[str]) -> dict:
         if "=" not in item:
             raise ValueError(f"override '{item}' is not key=value")
         key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw)
+        value = _parse_value(raw)
         parts = key.strip().split(".")
         node = d
         for p in parts[:-1]:

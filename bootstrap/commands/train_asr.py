@@ -27,6 +27,8 @@ def register(sub) -> None:
     p.add_argument("--init", default=None, help="pre-trained encoder folder (transformers format) to fine-tune")
     p.add_argument("--config", default=None,
                    help=f"YAML settings (default: {CONF_DIR}/scratch_tiny.yaml, or finetune_base.yaml with --init)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 is often fastest on a busy small machine)")
     p.add_argument("--no-resume", action="store_true", help="ignore checkpoints already in --out")
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="override config keys, e.g. loop.max_steps=200 loop.lr=1e-3 arch.hidden_size=96")
@@ -34,6 +36,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     from pretrain.ctc_config import load_asr_config
     from pretrain.ctc_train import print_summary, train_asr
 

@@ -7,7 +7,7 @@ import torch
 
 
 def train_linear_probe(x_train: np.ndarray, y_train: np.ndarray, x_eval: np.ndarray, y_eval: np.ndarray,
-                       num_classes: int, epochs: int = 10, batch_size: int = 1024, lr: float = 2e-3,
+                       num_classes: int, epochs: int = 10, batch_size: int = 512, lr: float = 2e-3, min_updates: int = 400,
                        weight_decay: float = 1e-4, seed: int = 0, device: str = "cpu") -> dict:
     """Fit a linear layer (features standardised with training statistics) with Adam; score frames.
 
@@ -25,6 +25,9 @@ def train_linear_probe(x_train: np.ndarray, y_train: np.ndarray, x_eval: np.ndar
     layer = torch.nn.Linear(xt.shape[1], num_classes).to(device)
     opt = torch.optim.Adam(layer.parameters(), lr=lr, weight_decay=weight_decay)
     n = xt.shape[0]
+    # Small sets get more passes: at least `min_updates` Adam steps, so the probe is not scored unfitted.
+    per_epoch = max(1, -(-n // batch_size))
+    epochs = max(epochs, -(-min_updates // per_epoch))
     for _ in range(epochs):
         perm = torch.randperm(n, generator=g).to(device)
         for i in range(0, n, batch_size):
@@ -40,4 +43,4 @@ def train_linear_probe(x_train: np.ndarray, y_train: np.ndarray, x_eval: np.ndar
         pred = layer(xe).argmax(-1)
         eval_acc = float((pred == ye).float().mean()) if len(ye) else float("nan")
     return {"probe_accuracy": eval_acc, "probe_train_accuracy": train_acc, "probe_frames_train": int(n),
-            "probe_frames_eval": int(len(y_eval)), "probe_unseen_eval_frames": int((y_eval < 0).sum())}
+            "probe_frames_eval": int(len(y_eval)), "probe_unseen_eval_frames": int((y_eval < 0).sum()), "probe_epochs": epochs}
