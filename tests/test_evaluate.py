@@ -61,7 +61,9 @@ def test_evaluate_command_on_tiny_hubert(tiny_hubert, synth_corpus, tmp_path):
     args = parser.parse_args([
         "evaluate", "--model", str(tiny_hubert), "--data", str(synth_corpus), "--out", str(out), "--k", "12",
         "--train-split", "train", "--eval-split", "valid", "--max-train-seconds", "40", "--max-eval-seconds", "20",
-        "--probe-epochs", "2",
+        "--probe-epochs", "2", "--finetune", "--labeled-split", "labeled",
+        "--finetune-set", "loop.max_steps=4", "--finetune-set", "freeze_encoder_steps=2",
+        "--finetune-set", "max_eval_utterances=4",
     ])
     assert args.func(args) == 0
     result = json.loads((out / "evaluation.json").read_text())
@@ -76,3 +78,6 @@ def test_evaluate_command_on_tiny_hubert(tiny_hubert, synth_corpus, tmp_path):
         assert r["probe_frames_eval"] == result["eval"]["frames"]
     assert result["best"]["pnmi"] == max(r["pnmi"] for r in result["layers"])
     assert 0 < result["phones"]["chance_accuracy"] < 1
+    ft = result["finetune"]
+    assert ft["updates"] == 4 and ft["cer"] >= 0 and ft["wer"] >= 0
+    assert (out / "finetune" / "asr_summary.json").is_file() and (out / "finetune" / "config.json").is_file()

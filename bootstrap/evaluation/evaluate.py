@@ -19,7 +19,7 @@ def finetune_cer(model_dir, data_dir, out_dir, split: str, eval_split: str, conf
     summary = train_asr(data_dir, split, Path(out_dir) / "finetune", cfg, init=model_dir, valid_split=eval_split)
     v = summary["valid"]
     return {"split": split, "eval_split": eval_split, "cer": v["cer"], "wer": v["wer"], "updates": summary["updates"],
-            "train_seconds": summary["train_seconds"], "folder": str(Path(out_dir) / "finetune")}
+            "labeled_seconds": summary["train_seconds"], "folder": str(Path(out_dir) / "finetune")}
 
 
 def evaluate_model(model_dir: str | os.PathLike, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
