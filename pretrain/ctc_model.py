@@ -103,7 +103,8 @@ def frames_for_samples(model, num_samples: int, feature_extractor) -> int:
     """Output frames the model gives for an utterance of `num_samples` (for CTC feasibility checks)."""
     if hasattr(model, "_get_feat_extract_output_lengths"):
         return int(model._get_feat_extract_output_lengths(torch.tensor([num_samples])).item())
-    mel_frames = num_samples // feature_extractor.hop_length + 1  # torch.stft(center=True)
+    # ParakeetFeatureExtractor marks n // hop mel frames valid (its attention mask); the loss uses those.
+    mel_frames = num_samples // feature_extractor.hop_length
     return int(model._get_subsampling_output_length(torch.tensor([mel_frames])).item())
 
 

@@ -21,6 +21,7 @@ from .ctc_model import (
     encoder_parameters, frame_seconds, frames_for_samples, output_lengths, pretrained_ctc_model, scratch_ctc_model,
 )
 from .ctc_vocab import build_vocab, make_tokenizer
+from .loop import LoopConfig, accumulation_steps
 
 
 def split_letters(data_dir, split: str) -> list[str]:
@@ -66,7 +67,8 @@ class CTCTask:
         # Encoder freezing follows the update count, derived from the data position (resume-safe).
         self._micro = 0
         self._frozen = False
-        self._accum = max(1, int(cfg.loop.get("grad_accum", 1))) * max(1, int(cfg.loop.get("emulate_gpus", 0) or 1) // max(self.world, 1))
+        self._accum = accumulation_steps(LoopConfig(grad_accum=int(cfg.loop.get("grad_accum", 1)),
+                                                    emulate_gpus=int(cfg.loop.get("emulate_gpus", 0))), self.world)
         if init and cfg.freeze_encoder_steps > 0:
             for p in encoder_parameters(self.model):
                 if p.requires_grad:
