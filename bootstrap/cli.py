@@ -11,6 +11,7 @@ COMMANDS = [
     "bootstrap.commands.corpus",
     "bootstrap.commands.train_asr",
     "bootstrap.commands.evaluate",
+    "bootstrap.commands.demo",
 ]
 
 

@@ -1,15 +1,31 @@
-"""Shared test fixtures."""
+"""Shared fixtures. `synth_corpus`: a ~1.5-minute synthetic corpus, generated once per test session;
+`trained_teacher`: a tiny CTC teacher trained on it once; `tiny_hubert`: a random 2-layer HubertModel export."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+SYNTH_MINUTES = 1.5
+SYNTH_SEED = 1234
+
+
+@pytest.fixture(scope="session")
+def synth_corpus(tmp_path_factory):
+    """Path to a synthetic corpus folder with splits train, valid, test, labeled (labeled is a subset
+    of train): `{split}.tsv .wrd .ltr .phn` (phones at 100 Hz), 16 kHz FLAC audio, `corpus.json`.
+    About 1.5 minutes of audio from 12 espeak-ng voices; skipped if the `synth` extra is missing."""
+    from labelers.synth.espeak import SynthUnavailableError
+    from labelers.synth.generate import generate_corpus
+
+    out = tmp_path_factory.mktemp("synth") / "corpus"
+    try:
+        generate_corpus(out, minutes=SYNTH_MINUTES, seed=SYNTH_SEED, progress=False)
+    except SynthUnavailableError as e:
+        pytest.skip(str(e))
+    return out
+
 
 # A tiny CTC teacher, trained once per session on `synth_corpus` (about 20-30 s on 2 cores): the same
 # `bootstrap train-asr` path users run, small settings. Its CER is far from good (~0.3-0.7) but far

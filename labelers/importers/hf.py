@@ -1,0 +1,134 @@
+"""Import a `datasets` dataset: one saved with `save_to_disk`, an audiofolder, or a hub dataset that is
+already in the local cache (loaded with HF_DATASETS_OFFLINE=1: nothing is downloaded).
+
+The audio column is cast to `Audio(decode=False)` and decoded here with soundfile (from the row's
+bytes, else its path), resampled to 16 kHz mono and written as FLAC under OUT/audio/{split}/.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from ..audio import AudioError, decode_audio
+from .common import ImportReport, normalize_transcript, write_flac_16k, write_split
+
+TEXT_COLUMNS = ("text", "sentence", "transcript", "transcription", "normalized_text", "words")
+
+
+def load_any(dataset: str):
+    """A Dataset or DatasetDict from a saved folder, an audio folder, or the offline hub cache."""
+    import datasets
+
+    path = Path(dataset)
+    if path.is_dir():
+        if any((path / f).is_file() for f in ("dataset_dict.json", "state.json", "dataset_info.json")):
+            return datasets.load_from_disk(str(path))
+        return datasets.load_dataset("audiofolder", data_dir=str(path))
+    os.environ["HF_DATASETS_OFFLINE"] = "1"  # never download: only what the local cache holds
+    try:
+        return datasets.load_dataset(dataset)
+    except Exception as e:
+        raise FileNotFoundError(
+            f"{dataset}: not a folder, and not loadable from the local datasets cache offline ({type(e).__name__}: {e})"
+        ) from None
+
+
+def pick_audio_column(ds, wanted: str | None) -> str:
+    from datasets import Audio
+
+    if wanted:
+        if wanted not in ds.column_names:
+            raise ValueError(f"no column '{wanted}' (columns: {ds.column_names})")
+        return wanted
+    for name, feature in ds.features.items():
+        if isinstance(feature, Audio):
+            return name
+    for name in ("audio", "file", "path"):
+        if name in ds.column_names:
+            return name
+    raise ValueError(f"no audio column found (columns: {ds.column_names}); pass --audio-column")
+
+
+def pick_text_column(ds, wanted: str | None) -> str | None:
+    if wanted:
+        if wanted not in ds.column_names:
+            raise ValueError(f"no column '{wanted}' (columns: {ds.column_names})")
+        return wanted
+    return next((c for c in TEXT_COLUMNS if c in ds.column_names), None)
+
+
+def _decode_row(value, name: str):
+    """Audio from a row: {"bytes", "path"} (Audio(decode=False)) or a plain path string."""
+    if isinstance(value, dict):
+        if value.get("bytes"):
+            return decode_audio(io.BytesIO(value["bytes"]), name)
+        value = value.get("path")
+    if not value:
+        raise AudioError(name, "row has neither audio bytes nor a path")
+    from ..audio import load_audio
+
+    return load_audio(value)
+
+
+def import_dataset_split(ds, out_dir, split: str, audio_column=None, text_column=None, progress=True, source="") -> ImportReport:
+    from datasets import Audio
+    from tqdm import tqdm
+
+    report = ImportReport(split=split, source=source)
+    audio_col = pick_audio_column(ds, audio_column)
+    text_col = pick_text_column(ds, text_column)
+    if isinstance(ds.features[audio_col], Audio):
+        ds = ds.cast_column(audio_col, Audio(decode=False))  # we decode with soundfile ourselves
+    out = Path(out_dir)
+    relpaths, lengths, words = [], [], []
+    for i, row in enumerate(tqdm(ds, total=len(ds), desc=f"hf {split}", unit="row", disable=not progress)):
+        value = row[audio_col]
+        orig = value.get("path") if isinstance(value, dict) else value
+        name = f"row {i}" + (f" ({orig})" if orig else "")
+        text = normalize_transcript(str(row[text_col] or "")) if text_col else None
+        if text_col and not text:
+            report.skip(name, f"empty transcript in column '{text_col}'")
+            continue
+        try:
+            wav = _decode_row(value, name)
+        except AudioError as e:
+            report.skip(name, e.reason)
+            continue
+        rel = f"audio/{split}/{i:08d}.flac"
+        write_flac_16k(out / rel, wav)
+        relpaths.append(rel)
+        lengths.append(len(wav))
+        words.append(text)
+    write_split(out, report, out, relpaths, lengths, words if text_col else None)
+    return report
+
+
+def import_hf(
+    dataset: str,
+    out_dir: str | os.PathLike,
+    split: str | None = None,
+    audio_column: str | None = None,
+    text_column: str | None = None,
+    split_name: str | None = None,
+    progress: bool = True,
+) -> list[ImportReport]:
+    """Import `split` (default: every split) of `dataset`; each becomes `{split}.tsv` in `out_dir`."""
+    import datasets
+
+    loaded = load_any(dataset)
+    if isinstance(loaded, datasets.DatasetDict):
+        names = [split] if split else list(loaded)
+        missing = [n for n in names if n not in loaded]
+        if missing:
+            raise ValueError(f"{dataset}: no split {missing} (have {list(loaded)})")
+        parts = {n: loaded[n] for n in names}
+    else:
+        parts = {split or "train": loaded}
+    if split_name and len(parts) > 1:
+        raise ValueError(f"{dataset} has splits {list(parts)}; pick one with --split to rename it")
+    return [
+        import_dataset_split(ds, out_dir, split_name or n, audio_column, text_column, progress, source=f"hf:{dataset}:{n}")
+        for n, ds in parts.items()
+    ]
