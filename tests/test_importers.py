@@ -194,3 +194,13 @@ def test_hf_import_audiofolder(tmp_path, monkeypatch):
     sp = open_split(tmp_path / "data", "train")
     assert sp.words() == ["HELLO THERE", "SECOND"] and sp.manifest().num_samples == [16000, 8000]
     assert open_split(tmp_path / "data", "test").words() == ["THIRD ONE"]
+
+
+def test_cli_reports_bad_arguments(tmp_path, capsys):
+    from bootstrap.cli import main
+
+    assert main(["corpus", "folder", "--root", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 1
+    assert "missing: not a folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["corpus", "librispeech", "--root", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 1
+    assert "no LibriSpeech layout" in capsys.readouterr().err

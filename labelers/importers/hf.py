@@ -53,7 +53,17 @@ def load_any(dataset: str):
             if "torchcodec" not in repr(e) + repr(e.__cause__) + repr(getattr(e.__cause__, "__cause__", None)):
                 raise
             return _audiofolder_without_torchcodec(path)
-    os.environ["HF_DATASETS_OFFLINE"] = "1"  # never download: only what the local cache holds
+    # Never download: only what the local cache holds. The env var is read when `datasets` is first
+    # imported, so also flip the flags it already derived from it.
+    os.environ["HF_DATASETS_OFFLINE"] = "1"
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    datasets.config.HF_HUB_OFFLINE = datasets.config.HF_DATASETS_OFFLINE = True
+    try:
+        import huggingface_hub.constants as hub_constants
+
+        hub_constants.HF_HUB_OFFLINE = True
+    except ImportError:
+        pass
     try:
         return datasets.load_dataset(dataset)
     except Exception as e:
