@@ -209,3 +209,100 @@ def write_label_set(
     }
     write_json(label_dir / INFO_FILE, info)
     return LabelSet(label_dir, info)
+
+
+# ---------------------------------------------------------------- plain fairseq layouts
+
+def export_fairseq(
+    label_dir: str | os.PathLike, out_dir: str | os.PathLike, splits: list[str] | None = None,
+    data_dir: str | os.PathLike | None = None,
+) -> dict[str, int]:
+    """Write a plain fairseq HuBERT layout: `{split}.tsv`, `{split}.km`, `dict.km.txt` (+ .wrd/.ltr).
+
+    fairseq has no notion of a skipped row, so skipped utterances are left out of the exported
+    manifest, labels and transcripts together (rows stay aligned). Returns rows dropped per split.
+    """
+    from .manifest import Manifest, write_manifest, write_side_file
+
+    ls = LabelSet.open(label_dir)
+    data_dir = data_dir or ls.info.get("data_dir")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dropped = {}
+    for split in splits or ls.splits:
+        sp = open_split(data_dir, split)
+        manifest = sp.manifest()
+        labels = ls.read(split, data_dir)
+        keep = [i for i, lab in enumerate(labels) if lab is not None]
+        for ext in ("wrd", "ltr"):
+            if sp.has(ext):
+                lines = sp.lines(ext)
+                write_side_file(out_dir / f"{split}.{ext}", [lines[i] for i in keep])
+        write_split_labels(out_dir, split, [labels[i] for i in keep])
+        write_manifest(out_dir / f"{split}.tsv", Manifest(manifest.root, [manifest.relpaths[i] for i in keep],
+                                                         [manifest.num_samples[i] for i in keep]))
+        dropped[split] = len(manifest) - len(keep)
+    write_lines(out_dir / DICT_FILE, read_side_file(ls.label_dir / DICT_FILE))
+    return dropped
+
+
+def import_fairseq(
+    km_dir: str | os.PathLike,
+    data_dir: str | os.PathLike,
+    splits: list[str],
+    out_dir: str | os.PathLike,
+    *,
+    source: str,
+    label_rate: float,
+    num_classes: int | None = None,
+    tolerance: int = LABEL_LENGTH_TOLERANCE,
+) -> LabelSet:
+    """Turn fairseq `{split}.km` files (one line per row of `data_dir/{split}.tsv`) into a label store.
+
+    Each sequence is checked against its audio length at `label_rate`; one within `tolerance` frames
+    is trimmed (or its last label repeated) to exactly `num_frames`, anything further is an error
+    naming the utterance. The vocabulary comes from `dict.km.txt` when present, else `num_classes`,
+    else the largest id + 1.
+    """
+    km_dir = Path(km_dir)
+    # fairseq .km files hold dictionary *symbols*; ours hold class ids (the symbol's line in the dict).
+    symbols = None
+    if (km_dir / DICT_FILE).is_file():
+        symbols = [line.rsplit(" ", 1)[0] for line in read_side_file(km_dir / DICT_FILE) if line.strip()]
+    lookup = None if symbols is None or symbols == [str(i) for i in range(len(symbols))] else \
+        {s: i for i, s in enumerate(symbols)}
+    split_labels, adjusted = {}, {}
+    max_id, min_id = -1, 0
+    for split in splits:
+        manifest = open_split(data_dir, split).manifest()
+        lines = read_side_file(km_dir / f"{split}.km", expected_lines=len(manifest))
+        rows, n_adj = [], 0
+        for i, line in enumerate(lines):
+            if not line.strip():
+                rows.append(Skip("empty line in the imported fairseq label file"))
+                continue
+            try:
+                tokens = line.split()
+                lab = np.array([lookup[t] for t in tokens] if lookup else tokens, dtype=np.int64)
+            except (KeyError, ValueError) as e:
+                raise LabelStoreError(f"{km_dir / (split + '.km')}:{i + 1}: label {e} is not in the dictionary") from None
+            expected = num_frames(manifest.num_samples[i], label_rate)
+            if abs(len(lab) - expected) > tolerance:
+                raise LabelStoreError(
+                    f"{km_dir / (split + '.km')}:{i + 1} ({manifest.relpaths[i]}): {len(lab)} labels, but "
+                    f"{manifest.num_samples[i]} samples give {expected} frames at {label_rate} Hz"
+                )
+            if len(lab) != expected:
+                n_adj += 1
+                lab = lab[:expected] if len(lab) > expected else np.concatenate([lab, np.repeat(lab[-1:], expected - len(lab))])
+            if lab.size:
+                max_id, min_id = max(max_id, int(lab.max())), min(min_id, int(lab.min()))
+            rows.append(lab)
+        split_labels[split], adjusted[split] = rows, n_adj
+    if symbols is None:
+        symbols = [str(i) for i in range(num_classes or max_id + 1)]
+    if max_id >= len(symbols) or min_id < 0:
+        raise LabelStoreError(f"{km_dir}: class ids outside [0, {len(symbols)})")
+    origin = {"imported_from": str(km_dir.resolve()), "format": "fairseq", "length_adjusted": adjusted}
+    return write_label_set(out_dir, data_dir, split_labels, source=source, label_rate=label_rate,
+                           symbols=symbols, origin=origin)

@@ -1,0 +1,144 @@
+"""Registry of label sources for `bootstrap-labels`: name -> how to add its options and build it.
+
+Adding a source takes a few lines:
+
+    from bootstrap.label_sources import LabelSource, register
+    register(LabelSource("asr", "token posteriors of a CTC model", add_arguments=..., build_labeler=...))
+
+k-means sources (features + k-means) use `kmeans_source(name, help, build_features)`: it handles
+`--kmeans DIR` (load) and `--n-clusters K` (fit first), and lets `fit-kmeans` use the same features.
+Options shared by several sources (--model, --layer, --device, k-means options) are defined once by
+the CLI; `add_arguments` adds only a source's own extra options.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+
+@dataclass
+class LabelSource:
+    name: str
+    help: str
+    build_labeler: Callable[[argparse.Namespace], object]
+    add_arguments: Callable[[argparse._ArgumentGroup], None] | None = None
+    # For k-means sources: the feature extractor `fit-kmeans` streams from.
+    build_features: Callable[[argparse.Namespace], object] | None = None
+
+
+SOURCES: dict[str, LabelSource] = {}
+
+
+def register(source: LabelSource) -> LabelSource:
+    SOURCES[source.name] = source
+    return source
+
+
+def resolve_device(args: argparse.Namespace):
+    """--device, else this process's accelerate device (GPU under `accelerate launch`), else cuda/cpu."""
+    import torch
+
+    if getattr(args, "device", None):
+        return torch.device(args.device)
+    try:
+        from accelerate import PartialState
+
+        return PartialState().device
+    except Exception:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def kmeans_dir_for(args: argparse.Namespace) -> Path:
+    """Where `--n-clusters` without `--kmeans` puts the fitted model: OUT/kmeans."""
+    return Path(args.kmeans) if args.kmeans else Path(args.out) / "kmeans"
+
+
+def fit_from_args(source: LabelSource, args: argparse.Namespace, split: str, out_dir: Path):
+    from labelers.kmeans import fit_kmeans
+
+    return fit_kmeans(
+        source.build_features(args), args.data, split, args.n_clusters, out_dir,
+        percent=args.percent, seed=args.seed, max_iter=args.max_iter, batch_size=args.kmeans_batch_size,
+        max_no_improvement=args.max_no_improvement, n_init=args.n_init, init_size=args.init_size,
+        batch_seconds=args.batch_seconds, cache_dir=args.cache_dir, device=resolve_device(args),
+        progress=not args.no_progress,
+    )
+
+
+def kmeans_source(name: str, help: str, build_features: Callable[[argparse.Namespace], object],
+                  add_arguments: Callable | None = None) -> LabelSource:
+    """A label source = k-means over `build_features(args)`; fits first when only --n-clusters is given."""
+
+    def build_labeler(args):
+        from labelers.kmeans import KMeansLabeler, KMeansModel
+
+        km_dir = kmeans_dir_for(args)
+        if not args.kmeans:
+            if not args.n_clusters:
+                raise SystemExit(f"--source {name} needs --kmeans DIR (a fitted model) or --n-clusters K (fit first)")
+            done = (km_dir / "kmeans.json").is_file()
+            if done:
+                model = KMeansModel.load(km_dir)
+                if model.n_clusters != args.n_clusters:
+                    raise SystemExit(f"{km_dir} holds K={model.n_clusters}, not --n-clusters {args.n_clusters}; "
+                                     "remove it or pass --kmeans")
+                print(f"reusing the k-means model fitted earlier in {km_dir}")
+            else:
+                _fit_once(source, args, km_dir)
+        return KMeansLabeler(build_features(args), KMeansModel.load(km_dir), device=resolve_device(args))
+
+    source = LabelSource(name, help, build_labeler, add_arguments, build_features)
+    return source
+
+
+def _fit_once(source: LabelSource, args, km_dir: Path) -> None:
+    """Fit in one process only: under `accelerate launch` the main process fits, the others wait."""
+    split = args.fit_split or args.splits.split(",")[0]
+    state = None
+    try:
+        from accelerate import PartialState
+
+        state = PartialState() if PartialState().num_processes > 1 else None
+    except Exception:
+        pass
+    if state is None:
+        if args.num_shards and args.num_shards > 1:
+            raise SystemExit("separate shard jobs must share one k-means model: run `bootstrap-labels fit-kmeans` "
+                             "first and pass --kmeans DIR to every shard")
+        fit_from_args(source, args, split, km_dir)
+        return
+    if state.is_main_process:
+        fit_from_args(source, args, split, km_dir)
+    state.wait_for_everyone()
+
+
+# ---------------------------------------------------------------- built-in sources
+
+def _mfcc_features(args):
+    from labelers.features_mfcc import MfccFeatures
+
+    return MfccFeatures()
+
+
+def _model_features(args):
+    from labelers.features_model import ModelFeatures
+
+    if not args.model:
+        raise SystemExit("--source hubert needs --model DIR (a checkpoint folder transformers can load)")
+    if args.layer is None:
+        raise SystemExit("--source hubert needs --layer L (e.g. 6 for HuBERT Base iteration 1; 9 for iteration 2)")
+    return ModelFeatures(args.model, layers=[args.layer], device=resolve_device(args),
+                         chunk_seconds=args.chunk_seconds)
+
+
+def _add_model_arguments(group) -> None:
+    group.add_argument("--chunk-seconds", type=float, default=60.0,
+                       help="hubert: longer utterances are encoded in chunks of this length (default 60)")
+
+
+register(kmeans_source("mfcc", "k-means on fairseq's 39-dim MFCCs (100 Hz), HuBERT iteration 1", _mfcc_features))
+register(kmeans_source("hubert", "k-means on layer L of a transformers speech encoder (50 Hz), iteration 2+",
+                       _model_features, _add_model_arguments))

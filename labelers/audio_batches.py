@@ -1,0 +1,104 @@
+"""Decode a manifest's audio in length-sorted batches, in background threads, skipping bad files.
+
+Shared by the labeling run and the k-means fit so both read audio the same way: soundfile decode
+through `labelers.audio.load_audio`, an AudioError becomes a `Skip` with its reason (never a crash),
+and a file whose decoded length disagrees with the manifest is skipped rather than mislabelled.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from .audio import SAMPLE_RATE, AudioError, load_audio
+from .frames import num_frames
+from .label_store import Skip
+from .manifest import Manifest
+
+
+@dataclass
+class AudioBatch:
+    indices: list[int]  # manifest rows, in the order of `wavs`
+    wavs: list[np.ndarray]
+    skips: dict[int, Skip]  # manifest row -> why it could not be decoded
+
+
+def length_batches(lengths: Sequence[int], indices: Sequence[int], batch_seconds: float) -> list[list[int]]:
+    """Group rows sorted by length so that (longest in batch) x (batch size) <= batch_seconds.
+
+    Deterministic for a given input; a single utterance longer than the budget is a batch on its own.
+    """
+    budget = max(1, int(batch_seconds * SAMPLE_RATE))
+    order = sorted(indices, key=lambda i: (lengths[i], i))
+    batches, cur, cur_max = [], [], 0
+    for i in order:
+        new_max = max(cur_max, lengths[i])
+        if cur and new_max * (len(cur) + 1) > budget:
+            batches.append(cur)
+            cur, new_max = [], lengths[i]
+        cur.append(i)
+        cur_max = new_max
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def load_checked(manifest: Manifest, i: int, rate: float | None) -> np.ndarray | Skip:
+    """Audio of row i, or a Skip saying why not. `rate`: the label rate whose frame count must agree."""
+    try:
+        wav = load_audio(manifest.path(i))
+    except AudioError as e:
+        return Skip(e.reason)
+    except Exception as e:  # a corpus-wide run records the unexpected too, and goes on
+        return Skip(f"cannot load audio ({type(e).__name__}: {e})")
+    expected = manifest.num_samples[i]
+    if len(wav) != expected and (rate is None or num_frames(len(wav), rate) != num_frames(expected, rate)):
+        return Skip(f"decoded {len(wav)} samples but the manifest says {expected}; re-create the manifest")
+    return wav
+
+
+def iter_audio_batches(
+    manifest: Manifest,
+    indices: Sequence[int],
+    batch_seconds: float,
+    *,
+    rate: float | None = None,
+    num_workers: int | None = None,
+    prefetch_batches: int = 2,
+) -> Iterator[AudioBatch]:
+    """Yield length-sorted batches of decoded audio for `indices`, decoding ahead in threads."""
+    batches = length_batches(manifest.num_samples, indices, batch_seconds)
+    workers = num_workers if num_workers is not None else min(4, os.cpu_count() or 1)
+    if workers <= 0:
+        for rows in batches:
+            yield _collect(rows, [load_checked(manifest, i, rate) for i in rows])
+        return
+    # soundfile and resampling release the GIL, so threads overlap decoding with feature work.
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
+        pending: list = []
+        it = iter(batches)
+        for rows in it:
+            pending.append((rows, [pool.submit(load_checked, manifest, i, rate) for i in rows]))
+            if len(pending) > prefetch_batches:
+                break
+        while pending:
+            rows, futs = pending.pop(0)
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append((nxt, [pool.submit(load_checked, manifest, i, rate) for i in nxt]))
+            yield _collect(rows, [f.result() for f in futs])
+
+
+def _collect(rows: list[int], items: list[np.ndarray | Skip]) -> AudioBatch:
+    batch = AudioBatch([], [], {})
+    for i, item in zip(rows, items):
+        if isinstance(item, Skip):
+            batch.skips[i] = item
+        else:
+            batch.indices.append(i)
+            batch.wavs.append(item)
+    return batch

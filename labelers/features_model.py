@@ -1,0 +1,181 @@
+"""Hidden states of a transformers speech encoder (HuBERT, wav2vec 2.0, WavLM, ...) as 50 Hz features.
+
+Loads any checkpoint folder `transformers.AutoModel` understands; a `*ForCTC` folder loads its base
+encoder (transformers drops the CTC head and the `hubert.`/`wav2vec2.` prefix). Layer L means
+`hidden_states[L]`: 0 is the input to the first transformer layer, L the output of layer L, which is
+what fairseq's `dump_hubert_feature.py --layer L` gives. Several layers come out of one forward pass.
+
+- Only the layers up to the deepest requested one (+1, so a stable-layer-norm model's final norm is
+  never applied to an intermediate layer) are run.
+- Long audio is cut into `chunk_seconds` blocks aligned to the 20 ms frame grid, each encoded with
+  `context_seconds` of extra audio on both sides that is then discarded, and stitched: the frame
+  count is exactly `num_frames(n, 50)` (fairseq's plain chunk concatenation loses a frame per cut).
+- Batches are zero-padded with an attention mask. Models whose first conv layer uses group norm
+  (HuBERT/wav2vec2 Base: `feat_extract_norm == "group"`) normalise over time, so padding would change
+  their features: they are batched only with pieces of identical length (transformers' own advice).
+- Input is normalised per utterance when the folder's feature extractor says `do_normalize`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .frames import num_frames
+
+MODEL_RATE = 50
+
+
+def load_encoder(model_dir: str | os.PathLike, device: str | torch.device = "cpu"):
+    """(model in eval mode on `device`, do_normalize) for a transformers checkpoint folder."""
+    from transformers import AutoConfig, AutoModel
+
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.json").is_file():
+        raise FileNotFoundError(f"{model_dir}: no config.json (expected a folder written by save_pretrained)")
+    config = AutoConfig.from_pretrained(model_dir)
+    model = AutoModel.from_pretrained(model_dir, config=config)
+    model.eval().to(device)
+    do_normalize = False
+    pre = model_dir / "preprocessor_config.json"
+    if pre.is_file():
+        do_normalize = bool(json.loads(pre.read_text()).get("do_normalize", False))
+    return model, do_normalize
+
+
+def _encoder_layers(model):
+    enc = getattr(model, "encoder", None)
+    return getattr(enc, "layers", None)
+
+
+class ModelFeatures:
+    """Feature extractor over `layers` of a speech encoder; `extract` returns the first layer's."""
+
+    rate = MODEL_RATE
+    name = "hubert"
+
+    def __init__(self, model_dir: str | os.PathLike, layers: list[int] | int, device: str | torch.device | None = None,
+                 chunk_seconds: float = 60.0, context_seconds: float = 2.0, batch_seconds: float = 100.0):
+        self.model_dir = Path(model_dir)
+        self.layers = [layers] if isinstance(layers, int) else list(layers)
+        self.device = torch.device(device) if device is not None else torch.device(
+            "cuda" if torch.cuda.is_available() else "cpu")
+        self.model, self.do_normalize = load_encoder(model_dir, self.device)
+        cfg = self.model.config
+        n_layers = cfg.num_hidden_layers
+        for layer in self.layers:
+            if not 0 <= layer <= n_layers:
+                raise ValueError(f"{model_dir}: layer {layer} outside [0, {n_layers}] (0 = transformer input)")
+        stride = int(np.prod(cfg.conv_stride))
+        if 16000 / stride != MODEL_RATE:
+            raise ValueError(f"{model_dir}: conv stride {stride} gives {16000 / stride} Hz, not {MODEL_RATE} Hz")
+        layers_mod = _encoder_layers(self.model)
+        keep = min(n_layers, max(self.layers) + 1)
+        if layers_mod is not None and keep < len(layers_mod):
+            self.model.encoder.layers = torch.nn.ModuleList(list(layers_mod)[:keep])
+        self.group_norm = getattr(cfg, "feat_extract_norm", "layer") == "group"
+        self.dim = int(cfg.hidden_size)
+        self.hop = stride
+        self.chunk_frames = max(1, int(chunk_seconds * MODEL_RATE))
+        self.context_frames = int(context_seconds * MODEL_RATE)
+        self.batch_samples = int(batch_seconds * 16000)
+        self.chunk_seconds, self.context_seconds = chunk_seconds, context_seconds
+
+    # -- pieces: (utterance, input start, input end, first frame kept in the piece, global frames [a, b))
+    def _pieces(self, wavs):
+        out = []
+        for u, w in enumerate(wavs):
+            T = num_frames(len(w), MODEL_RATE)
+            for a in range(0, T, self.chunk_frames):
+                b = min(T, a + self.chunk_frames)
+                a0 = max(0, a - self.context_frames)
+                end = min(len(w), self.hop * (b + self.context_frames - 1) + 400)
+                out.append((u, self.hop * a0, end, a - a0, a, b))
+        return out
+
+    def _batches(self, pieces):
+        order = sorted(range(len(pieces)), key=lambda i: pieces[i][2] - pieces[i][1])
+        batches, cur = [], []
+        for i in order:
+            n = pieces[i][2] - pieces[i][1]
+            if cur:
+                m = pieces[cur[-1]][2] - pieces[cur[-1]][1]
+                if (self.group_norm and n != m) or n * (len(cur) + 1) > self.batch_samples:
+                    batches.append(cur)
+                    cur = []
+            cur.append(i)
+        if cur:
+            batches.append(cur)
+        return batches
+
+    @torch.no_grad()
+    def extract_layers(self, wavs: list[np.ndarray]) -> dict[int, list[torch.Tensor]]:
+        """{layer: [(num_frames(len(w), 50), dim) tensor per waveform]}, on this extractor's device."""
+        pieces = self._pieces(wavs)
+        outs = {layer: [[] for _ in wavs] for layer in self.layers}
+        for batch in self._batches(pieces):
+            inputs = []
+            for i in batch:
+                u, s, e = pieces[i][:3]
+                x = torch.as_tensor(wavs[u][s:e], dtype=torch.float32)
+                if self.do_normalize:
+                    x = (x - x.mean()) / torch.sqrt(x.var(unbiased=False) + 1e-7)
+                inputs.append(x)
+            lens = [len(x) for x in inputs]
+            padded = torch.zeros(len(inputs), max(lens))
+            mask = torch.zeros(len(inputs), max(lens), dtype=torch.long)
+            for j, x in enumerate(inputs):
+                padded[j, : len(x)] = x
+                mask[j, : len(x)] = 1
+            kwargs = {} if self.group_norm else {"attention_mask": mask.to(self.device)}
+            hs = self.model(padded.to(self.device), output_hidden_states=True, **kwargs).hidden_states
+            for j, i in enumerate(batch):
+                u, s, e, off, a, b = pieces[i]
+                have = num_frames(lens[j], MODEL_RATE)
+                for layer in self.layers:
+                    h = hs[layer][j]
+                    if have < off + (b - a):
+                        raise AssertionError(f"piece of {lens[j]} samples gave {have} frames, needs {b - a + off}")
+                    outs[layer][u].append((a, h[off : off + (b - a)]))
+        result = {}
+        for layer in self.layers:
+            per_utt = []
+            for u, w in enumerate(wavs):
+                parts = [t for _, t in sorted(outs[layer][u], key=lambda p: p[0])]
+                feats = torch.cat(parts) if parts else torch.zeros(0, self.dim, device=self.device)
+                per_utt.append(self._exact_length(feats, num_frames(len(w), MODEL_RATE)))
+            result[layer] = per_utt
+        return result
+
+    @staticmethod
+    def _exact_length(feats: torch.Tensor, expected: int) -> torch.Tensor:
+        """Pad (repeat last) or trim by at most one frame; anything more is a geometry bug."""
+        diff = feats.shape[0] - expected
+        if abs(diff) > 1:
+            raise AssertionError(f"encoder gave {feats.shape[0]} frames, expected {expected}")
+        if diff > 0:
+            return feats[:expected]
+        if diff < 0:
+            return torch.cat([feats, feats[-1:].expand(-diff, -1)])
+        return feats
+
+    def extract(self, wavs: list[np.ndarray]) -> list[torch.Tensor]:
+        return self.extract_layers(wavs)[self.layers[0]]
+
+    def describe(self) -> dict:
+        cfg = self.model.config
+        return {
+            "features": "hidden_states",
+            "model": str(self.model_dir.resolve()),
+            "model_type": cfg.model_type,
+            "layers": self.layers,
+            "dim": self.dim,
+            "rate": self.rate,
+            "chunk_seconds": self.chunk_seconds,
+            "context_seconds": self.context_seconds,
+            "do_normalize": self.do_normalize,
+        }

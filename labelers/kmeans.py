@@ -1,0 +1,342 @@
+"""k-means label sources: fit with bounded memory, assign in torch, label through the Labeler interface.
+
+Fitting follows fairseq's `learn_kmeans.py` (MiniBatchKMeans, k-means++, batch 10000, tol 0,
+max_no_improvement 100, n_init 20, reassignment 0, on a `percent` sample of utterances) with one
+change: fairseq loads every sampled frame into RAM (ESPnet notes ~120 GB at LibriSpeech scale).
+Here sampled features are streamed once to a float32 cache file on disk, and the fit reads random
+minibatches from it (scikit-learn's `partial_fit`, with scikit-learn's own early-stopping rule on the
+smoothed minibatch inertia), so peak memory is one minibatch plus the k-means++ init sample.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import mmap
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+import torch
+from sklearn.cluster import MiniBatchKMeans, kmeans_plusplus
+from tqdm.auto import tqdm
+
+from .atomic import atomic_open, write_json
+from .audio_batches import iter_audio_batches
+from .corpus import open_split
+from .label_store import Skip
+
+MODEL_FILE = "kmeans.joblib"
+STATS_FILE = "kmeans.json"
+
+# fairseq/examples/hubert/simple_kmeans/learn_kmeans.py defaults
+FAIRSEQ_PARAMS = dict(
+    init="k-means++", max_iter=100, batch_size=10000, tol=0.0, max_no_improvement=100, n_init=20,
+    reassignment_ratio=0.0,
+)
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def assign(feats: torch.Tensor, centers: torch.Tensor, centers_sq: torch.Tensor | None = None,
+           chunk: int = 65536) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nearest center per row by squared Euclidean distance: (labels int64, squared distances).
+
+    argmin ||x - c||^2 = argmin (||c||^2 - 2 x.c); done in row chunks so memory stays chunk x K.
+    """
+    if centers_sq is None:
+        centers_sq = (centers * centers).sum(1)
+    labels, dists = [], []
+    for s in range(0, feats.shape[0], chunk):
+        x = feats[s : s + chunk].to(centers.device, centers.dtype)
+        d = centers_sq.unsqueeze(0) - 2.0 * (x @ centers.T)
+        m, idx = d.min(1)
+        labels.append(idx)
+        dists.append((m + (x * x).sum(1)).clamp_min_(0))
+    if not labels:
+        return torch.zeros(0, dtype=torch.long, device=centers.device), torch.zeros(0, device=centers.device)
+    return torch.cat(labels), torch.cat(dists)
+
+
+@dataclass
+class KMeansModel:
+    """A fitted k-means model on disk: `kmeans.joblib` (scikit-learn) + `kmeans.json` (fit statistics)."""
+
+    km: MiniBatchKMeans
+    stats: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.km.cluster_centers_.shape[0])
+
+    @property
+    def centers(self) -> np.ndarray:
+        return self.km.cluster_centers_
+
+    def save(self, out_dir: str | os.PathLike) -> Path:
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_open(out_dir / MODEL_FILE, "wb") as f:
+            joblib.dump(self.km, f)
+        write_json(out_dir / STATS_FILE, self.stats)  # last: marks the model complete
+        self.path = out_dir
+        return out_dir
+
+    @classmethod
+    def load(cls, km_dir: str | os.PathLike) -> "KMeansModel":
+        km_dir = Path(km_dir)
+        model_path = km_dir / MODEL_FILE if km_dir.is_dir() else km_dir
+        if not model_path.is_file():
+            raise FileNotFoundError(f"{km_dir}: no k-means model ({MODEL_FILE}); run `bootstrap-labels fit-kmeans`")
+        km = joblib.load(model_path)
+        if not hasattr(km, "cluster_centers_"):
+            raise ValueError(f"{model_path}: not a fitted k-means model")
+        stats_path = model_path.parent / STATS_FILE
+        stats = json.loads(stats_path.read_text()) if stats_path.is_file() else {}
+        return cls(km, stats, model_path.parent)
+
+    def sha256(self) -> str | None:
+        if self.path is None:
+            return None
+        h = hashlib.sha256()
+        with open(self.path / MODEL_FILE, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+
+
+class KMeansLabeler:
+    """Labels = nearest k-means center of each feature frame (Labeler interface, docs/ARCHITECTURE.md)."""
+
+    uses_transcripts = False
+
+    def __init__(self, features, model: KMeansModel, device: str | torch.device | None = None):
+        self.features = features
+        self.model = model
+        self.source = features.name
+        self.label_rate = features.rate
+        self.device = torch.device(device) if device is not None else default_device()
+        centers = np.asarray(model.centers, dtype=np.float32)
+        if centers.shape[1] != features.dim:
+            raise ValueError(
+                f"k-means model {model.path} has {centers.shape[1]}-dim centers but the {features.name} "
+                f"features have {features.dim} dims (fitted on other features?)"
+            )
+        self.centers = torch.from_numpy(centers).to(self.device)
+        self.centers_sq = (self.centers * self.centers).sum(1)
+
+    def symbols(self) -> list[str]:
+        return [str(i) for i in range(self.model.n_clusters)]
+
+    def label_batch(self, wavs: list[np.ndarray], texts: list[str] | None = None) -> list[np.ndarray | Skip]:
+        feats = self.features.extract(wavs)
+        if not feats:
+            return []
+        sizes = [f.shape[0] for f in feats]
+        with torch.no_grad():
+            labels, _ = assign(torch.cat(feats), self.centers, self.centers_sq)
+        return [x.numpy() for x in torch.split(labels.cpu(), sizes)]
+
+    def describe(self) -> dict:
+        return {
+            "labeler": "kmeans",
+            "features": self.features.describe(),
+            "kmeans": {
+                "path": str(self.model.path.resolve()) if self.model.path else None,
+                "sha256": self.model.sha256(),
+                "n_clusters": self.model.n_clusters,
+                "fit": {k: self.model.stats.get(k) for k in ("split", "frames", "utterances", "inertia", "params")},
+            },
+        }
+
+
+def sample_utterances(n: int, percent: float, seed: int) -> list[int]:
+    """fairseq's utterance sample: ceil(n * percent) rows without replacement (all when percent >= 1)."""
+    if percent <= 0 or percent >= 1:
+        return list(range(n))
+    k = max(1, int(math.ceil(n * percent)))
+    return sorted(np.random.default_rng(seed).choice(n, size=k, replace=False).tolist())
+
+
+class _FeatureCache:
+    """Append-only float32 (frames, dim) file; random row reads that do not keep pages resident."""
+
+    def __init__(self, path: Path, dim: int):
+        self.path, self.dim, self.rows = path, dim, 0
+        self._f = open(path, "wb")
+
+    def append(self, x: np.ndarray) -> None:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        self._f.write(x.tobytes())
+        self.rows += x.shape[0]
+
+    def close_writer(self) -> None:
+        self._f.close()
+        self._mm = np.memmap(self.path, dtype=np.float32, mode="r", shape=(self.rows, self.dim)) if self.rows else None
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        out = np.asarray(self._mm[np.sort(idx)])
+        # Drop the pages from this process's resident set: memory stays flat however big the cache is.
+        raw = getattr(self._mm, "_mmap", None)
+        if raw is not None and hasattr(raw, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+            raw.madvise(mmap.MADV_DONTNEED)
+        return out
+
+    def blocks(self, rows: int):
+        for s in range(0, self.rows, rows):
+            yield self.take(np.arange(s, min(s + rows, self.rows)))
+
+    def remove(self) -> None:
+        self._mm = None
+        if self.path.exists():
+            self.path.unlink()
+
+
+def fit_kmeans(
+    features,
+    data_dir: str | os.PathLike,
+    split: str,
+    n_clusters: int,
+    out_dir: str | os.PathLike,
+    *,
+    percent: float = 0.1,
+    seed: int = 0,
+    max_iter: int = FAIRSEQ_PARAMS["max_iter"],
+    batch_size: int = FAIRSEQ_PARAMS["batch_size"],
+    tol: float = FAIRSEQ_PARAMS["tol"],
+    max_no_improvement: int = FAIRSEQ_PARAMS["max_no_improvement"],
+    n_init: int = FAIRSEQ_PARAMS["n_init"],
+    init_size: int | None = None,
+    batch_seconds: float = 200.0,
+    cache_dir: str | os.PathLike | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    verbose: bool = True,
+) -> KMeansModel:
+    """Fit k-means on `features` of a `percent` sample of `split`'s utterances; save to `out_dir`."""
+    t0 = time.perf_counter()
+    dev = torch.device(device) if device is not None else default_device()
+    sp = open_split(data_dir, split)
+    manifest = sp.manifest()
+    rows = sample_utterances(len(manifest), percent, seed)
+    cache_root = Path(cache_dir) if cache_dir else Path(out_dir)
+    cache_root.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".features.", suffix=".f32", dir=cache_root)
+    os.close(fd)
+    cache = _FeatureCache(Path(tmp), features.dim)
+    skipped: list[dict] = []
+    try:
+        # 1. stream the sampled utterances' features to disk (bounded memory: one audio batch)
+        total_samples = sum(manifest.num_samples[i] for i in rows)
+        bar = tqdm(total=total_samples / 16000, unit="s", desc=f"features {split}", disable=not progress,
+                   file=sys.stderr, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} audio-s [{elapsed}<{remaining}]")
+        for batch in iter_audio_batches(manifest, rows, batch_seconds, rate=features.rate):
+            for i, s in batch.skips.items():
+                skipped.append({"index": i, "utt": manifest.relpaths[i], "reason": s.reason})
+            if batch.wavs:
+                with torch.no_grad():
+                    for f in features.extract(batch.wavs):
+                        cache.append(f.float().cpu().numpy())
+            bar.update(sum(manifest.num_samples[i] for i in batch.indices + list(batch.skips)) / 16000)
+        bar.close()
+        cache.close_writer()
+        t_feat = time.perf_counter() - t0
+        n = cache.rows
+        if n < n_clusters:
+            raise ValueError(f"{split}: only {n} feature frames in the {percent:.0%} sample, fewer than "
+                             f"{n_clusters} clusters; raise --percent or lower --n-clusters")
+        rng = np.random.RandomState(seed)
+        # 2. k-means++ init as MiniBatchKMeans.fit does it: n_init candidates, each on a fresh random
+        #    init_size sample, the one with the lowest inertia on a common validation sample wins.
+        init_size = min(n, init_size or max(3 * batch_size, n_clusters))
+        valid = torch.from_numpy(cache.take(rng.choice(n, init_size, replace=False)))
+        best, best_inertia = None, math.inf
+        for _ in tqdm(range(n_init), desc="k-means++ init", disable=not progress, file=sys.stderr):
+            sample = cache.take(rng.choice(n, init_size, replace=False))
+            centers, _ = kmeans_plusplus(sample, n_clusters, random_state=rng)
+            c = torch.from_numpy(centers)
+            inertia = float(assign(valid, c)[1].sum())
+            if inertia < best_inertia:
+                best, best_inertia = centers, inertia
+        del valid
+        # 3. minibatch steps from the cache, with MiniBatchKMeans' early stopping (smoothed inertia).
+        km = MiniBatchKMeans(n_clusters=n_clusters, init=best, n_init=1, max_iter=max_iter, batch_size=batch_size,
+                             tol=tol, max_no_improvement=max_no_improvement, reassignment_ratio=0.0,
+                             compute_labels=False, random_state=seed)
+        bs = min(batch_size, n)
+        max_steps = (max_iter * n) // bs
+        alpha = min(1.0, bs * 2.0 / (n + 1))
+        ewa = ewa_min = None
+        no_improvement, steps, stop = 0, 0, "max_iter"
+        bar = tqdm(total=max_steps, desc="k-means steps", disable=not progress, file=sys.stderr)
+        for steps in range(1, max_steps + 1):
+            x = cache.take(rng.randint(0, n, bs))
+            centers_before = torch.from_numpy(np.asarray(km.cluster_centers_, dtype=np.float32)) if steps > 1 else \
+                torch.from_numpy(best.astype(np.float32))
+            batch_inertia = float(assign(torch.from_numpy(x), centers_before)[1].sum()) / bs
+            km.partial_fit(x)
+            bar.update(1)
+            if steps == 1:
+                ewa = batch_inertia
+                continue
+            ewa = ewa * (1 - alpha) + batch_inertia * alpha
+            if tol > 0:
+                shift = float(((km.cluster_centers_ - centers_before.numpy()) ** 2).sum())
+                if shift <= tol * float(np.var(x, axis=0).mean()):
+                    stop = "tol"
+                    break
+            if ewa_min is None or ewa < ewa_min:
+                no_improvement, ewa_min = 0, ewa
+            else:
+                no_improvement += 1
+            if max_no_improvement is not None and no_improvement >= max_no_improvement:
+                stop = "no_improvement"
+                break
+        bar.close()
+        # 4. inertia over every cached frame (fairseq reports -score / frames), streamed.
+        c = torch.from_numpy(np.asarray(km.cluster_centers_, dtype=np.float32)).to(dev)
+        csq = (c * c).sum(1)
+        sse = sum(float(assign(torch.from_numpy(b), c, csq)[1].double().sum()) for b in cache.blocks(1 << 16))
+    finally:
+        cache.remove()
+    seconds = time.perf_counter() - t0
+    stats = {
+        "n_clusters": n_clusters,
+        "features": features.describe(),
+        "data_dir": str(Path(data_dir).resolve()),
+        "split": split,
+        "percent": percent,
+        "seed": seed,
+        "utterances": len(rows) - len(skipped),
+        "skipped": skipped,
+        "frames": n,
+        "hours": round(n / features.rate / 3600, 4),
+        "inertia": sse / n,
+        "steps": steps,
+        "stopped_by": stop,
+        "init_inertia": best_inertia / init_size,
+        "params": dict(FAIRSEQ_PARAMS, max_iter=max_iter, batch_size=batch_size, tol=tol,
+                       max_no_improvement=max_no_improvement, n_init=n_init, init_size=init_size),
+        "seconds": {"features": round(t_feat, 3), "total": round(seconds, 3)},
+        "streamed": True,
+    }
+    model = KMeansModel(km, stats)
+    model.save(out_dir)
+    if verbose:
+        print(
+            f"k-means K={n_clusters} on {split}: {len(rows) - len(skipped)} utterances ({stats['hours']:.3f} h, "
+            f"{n} frames), skipped {len(skipped)}; inertia {stats['inertia']:.4f} after {steps} steps "
+            f"({stop}); {seconds:.1f} s -> {Path(out_dir) / MODEL_FILE}"
+        )
+        for s in skipped[:10]:
+            print(f"  skipped {s['utt']}: {s['reason']}")
+    return model
