@@ -103,3 +103,4 @@ def test_init_from_hubert_export_builds_hubert_ctc_that_trains(tiny_hubert, synt
     changed = [k for k in encoder if not torch.equal(before[k], after["hubert." + k])]
     assert (changed == []) if freeze_steps else (len(changed) > 0)
     assert summary["trainable_parameters"] < summary["parameters"]
+    assert (out / "preprocessor_config.json").is_file()  # read directly by labelers.features_model
