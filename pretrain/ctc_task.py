@@ -164,3 +164,6 @@ class CTCTask:
 
         model.save_pretrained(out_dir)
         Wav2Vec2Processor(feature_extractor=self.feature_extractor, tokenizer=self.tokenizer).save_pretrained(out_dir)
+        # Also the classic preprocessor_config.json: loaders that read it directly (labelers.features_model
+        # takes do_normalize from it) see the same settings as AutoProcessor.
+        self.feature_extractor.save_pretrained(out_dir)

@@ -27,9 +27,10 @@ def synth_corpus(tmp_path_factory):
     return out
 
 
-# A tiny CTC teacher, trained once per session on `synth_corpus` (about 20-30 s on 2 cores): the same
-# `bootstrap train-asr` path users run, small settings. Its CER is far from good (~0.3-0.7) but far
-# below an untrained model's ~1.0; ASR-label and pipeline tests reuse it.
+# A tiny CTC teacher, trained once per session on `synth_corpus`'s labeled split (~40 s of audio; 150
+# updates, about 25-40 s on 2 shared cores) through the same `bootstrap train-asr` path users run. It is
+# a weak ASR model (valid CER ~0.75; an untrained one scores 1.0) that emits characters at 40 ms frames:
+# enough for ASR-label and pipeline tests, which reuse it.
 TEACHER_SETTINGS = [
     "batch_seconds=8", "loop.max_steps=150", "loop.lr=2.0e-3", "loop.end_lr=1.0e-3", "loop.warmup_steps=15",
     "loop.eval_every=0", "loop.save_every=100000", "loop.log_every=10",

@@ -29,13 +29,13 @@ def _train_losses(folder):
 def test_teacher_learns_and_reports(trained_teacher):
     summary = json.loads((trained_teacher / "asr_summary.json").read_text())
     assert summary["architecture"] == "ParakeetForCTC"
-    assert summary["frame_seconds"] == pytest.approx(0.04, abs=1e-3)
+    assert summary["frame_seconds"] == pytest.approx(0.04)
     assert summary["updates"] == 150
     losses = _train_losses(trained_teacher)
     assert losses[-1] < 0.8 * losses[0], losses  # from the ~3.2 all-blank plateau to emitting characters
     v = summary["valid"]
     assert v["utterances"] > 0
-    assert 0.0 <= v["cer"] < 0.85, v  # an untrained model outputs nothing: CER 1.0
+    assert 0.0 <= v["cer"] < 0.9, v  # an untrained model outputs nothing: CER 1.0
     assert v["wer"] >= v["cer"] * 0.5
     assert (trained_teacher / "curves.png").stat().st_size > 0
 
@@ -103,3 +103,4 @@ def test_init_from_hubert_export_builds_hubert_ctc_that_trains(tiny_hubert, synt
     changed = [k for k in encoder if not torch.equal(before[k], after["hubert." + k])]
     assert (changed == []) if freeze_steps else (len(changed) > 0)
     assert summary["trainable_parameters"] < summary["parameters"]
+    assert (out / "preprocessor_config.json").is_file()  # read directly by labelers.features_model

@@ -26,8 +26,10 @@ class EvalSettings:
     eval_split: str = "valid"
     k: int = 100
     layers: str = "all"              # "all", "6", "1,6,12", "4-8"
-    max_train_seconds: float = 3600.0  # features of at most this much train audio (sampled, seeded)
-    max_eval_seconds: float = 1800.0
+    # Features of every layer are held in memory (float16): Base, 13 hidden states x 768 dims, costs
+    # ~0.6 GB per 10 minutes of audio. Utterances are sampled (seeded) up to these totals.
+    max_train_seconds: float = 1800.0
+    max_eval_seconds: float = 900.0
     kmeans_max_frames: int = 200_000   # frames k-means is fitted on (sampled from the train features)
     kmeans_n_init: int = 3
     batch_seconds: float = 100.0       # audio per forward pass
@@ -89,7 +91,7 @@ def _split_frames(extractor, data_dir, split: str, max_seconds: float, seed: int
             frame_phones.append(phones_at_rate(np.array(phones[i]), manifest.num_samples[i], n, extractor.hop,
                                                manifest.utt_id(i)))
             for layer in extractor.layers:
-                feats[layer].append(out[layer][j].float().cpu().numpy())
+                feats[layer].append(out[layer][j].float().cpu().numpy().astype(np.float16))  # half the memory
             seconds += manifest.num_samples[i] / 16000
         bar.update(sum(manifest.num_samples[i] for i in batch.indices + list(batch.skips)) / 16000)
     bar.close()
@@ -120,8 +122,8 @@ def evaluate_layers(model_dir: str | os.PathLike, data_dir: str | os.PathLike, s
         km_rows = np.sort(rng.choice(len(y_tr), s.kmeans_max_frames, replace=False))
     results = []
     for layer in tqdm(layers, desc="layers", unit="layer"):
-        x_tr = np.concatenate(tr_feats.pop(layer))  # popped: memory is freed layer by layer
-        x_ev = np.concatenate(ev_feats.pop(layer))
+        x_tr = np.concatenate(tr_feats.pop(layer)).astype(np.float32)  # popped: memory is freed layer by layer
+        x_ev = np.concatenate(ev_feats.pop(layer)).astype(np.float32)
         labels, km_info = fit_assign(x_tr if km_rows is None else x_tr[km_rows], x_ev, s.k, s.seed, s.kmeans_n_init)
         quality = label_quality(y_ev_all, labels, len(all_inv), km_info["k"])
         probe = train_linear_probe(x_tr, y_tr, x_ev, y_ev_probe, len(probe_inv), epochs=s.probe_epochs,
