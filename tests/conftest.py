@@ -49,7 +49,7 @@ def trained_teacher(synth_corpus, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("teacher") / "asr"
     parser = argparse.ArgumentParser()
     train_asr.register(parser.add_subparsers())
-    args = parser.parse_args(["train-asr", "--data", str(synth_corpus), "--split", "labeled", "--valid-split", "valid",
+    args = parser.parse_args(["train-asr", "--data", str(synth_corpus), "--split", "train", "--valid-split", "valid",
                               "--out", str(out), "--threads", "1", *TEACHER_SETTINGS])
     threads = torch.get_num_threads()
     try:
