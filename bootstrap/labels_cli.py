@@ -120,6 +120,9 @@ def run_label(argv: list[str]) -> int:
         batch_seconds=args.batch_seconds, chunk_utterances=args.chunk_utterances, num_workers=args.workers,
         overwrite=args.overwrite, progress=not args.no_progress,
     )
+    if hasattr(labeler, "summary"):  # source-specific counts (ASR: alignments, removed characters, ...)
+        summary["labeler"] = labeler.summary()
+        print(f"  {labeler.source}: " + json.dumps(summary["labeler"]))
     if args.summary_json:
         from labelers.atomic import write_json
 

@@ -1,0 +1,371 @@
+"""A small, generic Accelerate training engine shared by HuBERT pre-training and CTC fine-tuning.
+
+A *task* supplies the model and the data; this file owns everything else: precision, accumulation
+(incl. `emulate_gpus`), clipping, Adam + warmup/decay, skipping non-finite steps, validation, logging
+(TensorBoard + JSONL + tqdm), checkpoints every N updates (keep last K) and exact resumption.
+
+    class MyTask:
+        def build_model(self) -> torch.nn.Module
+        def train_batches(self, epoch: int, start: int) -> Iterable      # this rank's batches of `epoch`,
+                                                                         # skipping its first `start`
+        def step(self, model, batch) -> (loss, {name: float tensor}, audio_seconds)
+        def evaluate(self, model) -> {name: float}                        # may return {} (no validation)
+        def finish(self, model, out_dir) -> dict                          # optional: export at the end
+
+    summary = run_training(task, LoopConfig(...), accelerator)
+
+Exact resumption (a run killed with SIGKILL and resumed ends with the same weights as one that was
+never interrupted) rests on four things: checkpoints are written to a temporary folder and renamed,
+`accelerator.save_state` stores model/optimizer/scaler/RNG states, the scheduler and our `TrainState`
+(update count, epoch, batch position) are registered for checkpointing, and tasks make batches a pure
+function of (seed, epoch, position) with their own generators, never the global RNG.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Protocol
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from tqdm.auto import tqdm
+
+CHECKPOINT_DIR = "checkpoints"
+LOG_FILE = "train_log.jsonl"
+
+
+@dataclass
+class LoopConfig:
+    """Optimisation and bookkeeping settings; every field is a `loop.<name>` key in the YAML."""
+
+    output_dir: str = field(default="runs/pretrain", metadata={"help": "run folder: checkpoints, logs, export"})
+    max_steps: int = field(default=1000, metadata={"help": "optimizer updates to run"})
+    lr: float = field(default=5e-4, metadata={"help": "peak learning rate"})
+    betas: tuple[float, float] = field(default=(0.9, 0.98), metadata={"help": "Adam betas"})
+    eps: float = field(default=1e-6, metadata={"help": "Adam epsilon"})
+    weight_decay: float = field(default=0.01, metadata={"help": "decoupled weight decay (AdamW)"})
+    warmup_steps: int = field(default=100, metadata={"help": "linear warmup updates"})
+    decay_power: float = field(default=1.0, metadata={"help": "polynomial decay power after warmup (1 = linear)"})
+    end_lr: float = field(default=0.0, metadata={"help": "learning rate reached at max_steps"})
+    clip_norm: float = field(default=10.0, metadata={"help": "gradient norm clipping (0 = off)"})
+    mixed_precision: str = field(default="", metadata={"help": "no | bf16 | fp16 ('' = from accelerate launch / config)"})
+    grad_accum: int = field(default=1, metadata={"help": "micro-batches per update on each process"})
+    emulate_gpus: int = field(
+        default=0, metadata={"help": "reproduce the effective batch of N GPUs: accumulation x= N / num_processes"}
+    )
+    seed: int = field(default=1337, metadata={"help": "seed for init, data order, cropping and masking"})
+    log_every: int = field(default=10, metadata={"help": "updates between training log lines"})
+    eval_every: int = field(default=200, metadata={"help": "updates between validations (0 = only at the end)"})
+    save_every: int = field(default=500, metadata={"help": "updates between checkpoints (a final one is always saved)"})
+    keep_last: int = field(default=3, metadata={"help": "checkpoints kept on disk"})
+    resume: str = field(default="auto", metadata={"help": "auto (latest checkpoint if any) | none | <checkpoint path>"})
+    trackers: str = field(default="tensorboard", metadata={"help": "accelerate trackers, comma-separated ('' = none)"})
+
+
+class Task(Protocol):
+    def build_model(self) -> torch.nn.Module: ...
+    def train_batches(self, epoch: int, start: int) -> Iterable[Any]: ...
+    def step(self, model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, dict, float]: ...
+    def evaluate(self, model: torch.nn.Module) -> dict: ...
+
+
+@dataclass
+class TrainState:
+    """Progress saved with every checkpoint (registered with `accelerator.register_for_checkpointing`)."""
+
+    step: int = 0  # updates attempted (the LR schedule and the data position follow it)
+    epoch: int = 0
+    batch_in_epoch: int = 0  # micro-batches of `epoch` already consumed by this rank
+    audio_seconds: float = 0.0  # seen by all ranks together
+    skipped_steps: int = 0  # non-finite gradients
+    train_seconds: float = 0.0
+
+    def state_dict(self) -> dict:
+        return asdict(self)
+
+    def load_state_dict(self, state: dict) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
+
+
+def accumulation_steps(cfg: LoopConfig, num_processes: int) -> int:
+    """Micro-batches per update on each process; `emulate_gpus: N` multiplies by N / num_processes."""
+    accum = max(1, cfg.grad_accum)
+    if cfg.emulate_gpus:
+        if cfg.emulate_gpus % num_processes:
+            raise ValueError(
+                f"emulate_gpus={cfg.emulate_gpus} is not a multiple of the {num_processes} processes launched"
+            )
+        accum *= cfg.emulate_gpus // num_processes
+    return accum
+
+
+def make_optimizer(model: torch.nn.Module, cfg: LoopConfig) -> torch.optim.Optimizer:
+    """AdamW; no weight decay on biases, norms and 1-d embeddings (as fairseq/ESPnet)."""
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if p.ndim >= 2 else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), eps=cfg.eps)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: LoopConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warmup to `lr`, then polynomial decay to `end_lr` at `max_steps` (fairseq polynomial_decay)."""
+    warm, total, power, end = cfg.warmup_steps, cfg.max_steps, cfg.decay_power, cfg.end_lr / cfg.lr
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / (warm + 1)
+        left = max(0.0, 1.0 - (step - warm) / max(1, total - warm))
+        return end + (1.0 - end) * left**power
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def make_accelerator(cfg: LoopConfig, kwargs_handlers: list | None = None) -> Accelerator:
+    """An Accelerator for `cfg`: precision, trackers writing under `output_dir/tb`."""
+    from accelerate.utils import ProjectConfiguration
+
+    trackers = [t for t in cfg.trackers.split(",") if t.strip()]
+    mp = None if cfg.mixed_precision in ("", None) else cfg.mixed_precision
+    return Accelerator(
+        mixed_precision=mp,
+        log_with=trackers or None,
+        project_config=ProjectConfiguration(project_dir=cfg.output_dir, logging_dir=os.path.join(cfg.output_dir, "tb")),
+        kwargs_handlers=kwargs_handlers,
+    )
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def list_checkpoints(out_dir: str | os.PathLike) -> list[Path]:
+    root = Path(out_dir) / CHECKPOINT_DIR
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step_") and p.name[5:].isdigit())
+
+
+def save_checkpoint(accelerator: Accelerator, out_dir: str, step: int, keep_last: int) -> Path:
+    """save_state into a temporary folder, then rename: a killed run never leaves a half checkpoint."""
+    root = Path(out_dir) / CHECKPOINT_DIR
+    final = root / f"step_{step:08d}"
+    tmp = root / f".tmp_step_{step:08d}"
+    if accelerator.is_main_process and tmp.exists():
+        shutil.rmtree(tmp)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        for old in list_checkpoints(out_dir)[:-keep_last] if keep_last > 0 else []:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    return final
+
+
+def resolve_resume(cfg: LoopConfig) -> Path | None:
+    if cfg.resume in ("", "none", "no", None):
+        return None
+    if cfg.resume == "auto":
+        found = list_checkpoints(cfg.output_dir)
+        return found[-1] if found else None
+    path = Path(cfg.resume)
+    if not path.is_dir():
+        raise FileNotFoundError(f"resume: checkpoint folder {path} does not exist")
+    return path
+
+
+# ---------------------------------------------------------------- logging
+
+
+class JsonlLog:
+    """Append-only JSONL log written by the main process; on resume, lines past the checkpoint are dropped."""
+
+    def __init__(self, path: Path, enabled: bool, resume_step: int | None):
+        self.path, self.enabled = path, enabled
+        if not enabled:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if resume_step is None:
+            path.write_text("")
+        elif path.exists():
+            keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= resume_step]
+            path.write_text("".join(ln + "\n" for ln in keep))
+
+    def write(self, record: dict) -> None:
+        if self.enabled:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+
+
+def _mean_metrics(accelerator: Accelerator, sums: dict[str, float], count: int) -> dict[str, float]:
+    """Average per-micro-batch metrics over the window and over processes."""
+    if not sums:
+        return {}
+    keys = sorted(sums)
+    t = torch.tensor([sums[k] / max(1, count) for k in keys], device=accelerator.device, dtype=torch.float64)
+    t = accelerator.reduce(t, reduction="mean")
+    return {k: float(v) for k, v in zip(keys, t.tolist())}
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def _micro_batches(task: Task, state: TrainState) -> Iterator[Any]:
+    """Endless stream of this rank's micro-batches; keeps `state.epoch/batch_in_epoch` in step."""
+    while True:
+        produced = False
+        for batch in task.train_batches(state.epoch, state.batch_in_epoch):
+            produced = True
+            state.batch_in_epoch += 1
+            yield batch
+        if not produced and state.batch_in_epoch == 0:
+            raise RuntimeError("the task produced no training batches (empty corpus or batch size too small?)")
+        state.epoch += 1
+        state.batch_in_epoch = 0
+
+
+def _evaluate(task: Task, model: torch.nn.Module, accelerator: Accelerator) -> dict:
+    model.eval()
+    with torch.no_grad(), accelerator.autocast():
+        metrics = task.evaluate(model) or {}
+    model.train()
+    return metrics
+
+
+def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = None, run_config: dict | None = None) -> dict:
+    """Train `task` for `cfg.max_steps` updates; returns a summary dict (also written to summary.json)."""
+    accelerator = accelerator or make_accelerator(cfg)
+    out_dir = Path(cfg.output_dir)
+    set_seed(cfg.seed)  # model init is identical on every rank and on resume
+    model = task.build_model()
+    optimizer = make_optimizer(model, cfg)
+    scheduler = make_scheduler(optimizer, cfg)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    # The scheduler is not prepared: Accelerate would step it once per process. It follows our update count.
+    state = TrainState()
+    accelerator.register_for_checkpointing(scheduler, state)
+    accum = accumulation_steps(cfg, accelerator.num_processes)
+
+    resume_from = resolve_resume(cfg)
+    if resume_from is not None:
+        accelerator.load_state(str(resume_from))
+        accelerator.print(f"resumed from {resume_from} at update {state.step} (epoch {state.epoch})")
+    log = JsonlLog(out_dir / LOG_FILE, accelerator.is_main_process, state.step if resume_from else None)
+    if accelerator.is_main_process and run_config is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "config.json").write_text(json.dumps(run_config, indent=2, default=str))
+    if accelerator.trackers == [] and cfg.trackers:
+        flat = {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in asdict(cfg).items()}
+        accelerator.init_trackers("run", config=flat)
+
+    stream = _micro_batches(task, state)
+    bar = tqdm(total=cfg.max_steps, initial=state.step, disable=not accelerator.is_local_main_process, dynamic_ncols=True)
+    sums: dict[str, float] = {}
+    count, window_audio, window_start = 0, 0.0, time.perf_counter()
+    model.train()
+    last_val: dict = {}
+    while state.step < cfg.max_steps:
+        t0 = time.perf_counter()
+        step_audio = 0.0
+        for i in range(accum):
+            batch = next(stream)
+            sync = i == accum - 1
+            ctx = accelerator.no_sync(model) if not sync and accelerator.num_processes > 1 else _null()
+            with ctx, accelerator.autocast():
+                loss, metrics, audio_s = task.step(model, batch)
+            accelerator.backward(loss / accum)
+            step_audio += float(audio_s)
+            for k, v in metrics.items():
+                sums[k] = sums.get(k, 0.0) + float(v)
+            sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
+            count += 1
+        grad_norm = accelerator.clip_grad_norm_(model.parameters(), cfg.clip_norm if cfg.clip_norm > 0 else float("inf"))
+        grad_norm = float(grad_norm) if grad_norm is not None else float("nan")
+        if accelerator.scaler is not None:  # fp16: the scaler skips and lowers its scale by itself
+            optimizer.step()
+            skipped = accelerator.optimizer_step_was_skipped
+        elif math.isfinite(grad_norm):
+            optimizer.step()
+            skipped = False
+        else:
+            skipped = True
+        optimizer.zero_grad(set_to_none=True)
+        scheduler.step()
+        state.step += 1
+        state.skipped_steps += int(skipped)
+        audio_all = float(accelerator.reduce(torch.tensor(step_audio, device=accelerator.device), "sum"))
+        state.audio_seconds += audio_all
+        state.train_seconds += time.perf_counter() - t0
+        window_audio += audio_all
+        sums["grad_norm"] = sums.get("grad_norm", 0.0) + grad_norm * accum  # averaged per micro-batch below
+
+        if state.step % cfg.log_every == 0 or state.step == cfg.max_steps:
+            rec = _mean_metrics(accelerator, sums, count)
+            elapsed = time.perf_counter() - window_start
+            rec.update(
+                step=state.step, split="train", lr=scheduler.get_last_lr()[0], epoch=state.epoch,
+                audio_hours=state.audio_seconds / 3600, audio_s_per_s=window_audio / max(elapsed, 1e-9),
+                skipped_steps=state.skipped_steps,
+            )
+            log.write(rec)
+            accelerator.log({f"train/{k}": v for k, v in rec.items() if isinstance(v, (int, float))}, step=state.step)
+            bar.set_postfix(
+                loss=f"{rec['loss']:.3f}", acc_m=f"{rec.get('acc_m', float('nan')):.3f}", lr=f"{rec['lr']:.2e}",
+                audio_h=f"{rec['audio_hours']:.2f}", aps=f"{rec['audio_s_per_s']:.0f}",
+            )
+            sums, count, window_audio, window_start = {}, 0, 0.0, time.perf_counter()
+        bar.update(1)
+
+        if cfg.eval_every and state.step % cfg.eval_every == 0 and state.step < cfg.max_steps:
+            last_val = _validate(task, model, accelerator, state, log)
+        if state.step % cfg.save_every == 0 and state.step < cfg.max_steps:
+            save_checkpoint(accelerator, cfg.output_dir, state.step, cfg.keep_last)
+    bar.close()
+
+    last_val = _validate(task, model, accelerator, state, log) or last_val
+    save_checkpoint(accelerator, cfg.output_dir, state.step, cfg.keep_last)
+    summary = {
+        "updates": state.step, "epochs": state.epoch, "audio_hours": state.audio_seconds / 3600,
+        "skipped_steps": state.skipped_steps, "train_seconds_this_run": state.train_seconds,
+        "accumulation": accum, "processes": accelerator.num_processes, "validation": last_val,
+    }
+    if hasattr(task, "finish"):
+        accelerator.wait_for_everyone()
+        summary.update(task.finish(accelerator.unwrap_model(model), out_dir, accelerator) or {})
+    if accelerator.is_main_process:
+        from .curves import plot_log
+
+        plot_log(out_dir / LOG_FILE, out_dir / "curves.png")
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    accelerator.end_training()
+    return summary
+
+
+def _validate(task: Task, model, accelerator: Accelerator, state: TrainState, log: JsonlLog) -> dict:
+    metrics = _evaluate(task, model, accelerator)
+    if metrics:
+        rec = {"step": state.step, "split": "valid", **metrics}
+        log.write(rec)
+        accelerator.log({f"valid/{k}": v for k, v in metrics.items()}, step=state.step)
+        accelerator.print("valid @ %d: %s" % (state.step, " ".join(f"{k}={v:.4g}" for k, v in metrics.items())))
+    return metrics
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
