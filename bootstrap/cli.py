@@ -11,6 +11,8 @@ COMMANDS = [
     "bootstrap.commands.corpus",
     "bootstrap.commands.train_asr",
     "bootstrap.commands.evaluate",
+    "bootstrap.commands.run",
+    "bootstrap.commands.compare",
     "bootstrap.commands.demo",
 ]
 

@@ -41,14 +41,14 @@ def resolve_device(args: argparse.Namespace):
     """--device, else this process's accelerate device (GPU under `accelerate launch`), else cuda/cpu."""
     import torch
 
+    from labelers.distributed import distributed_state
+
     if getattr(args, "device", None):
         return torch.device(args.device)
-    try:
-        from accelerate import PartialState
-
-        return PartialState().device
-    except Exception:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    state = distributed_state()
+    if state is not None:
+        return state.device
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def kmeans_dir_for(args: argparse.Namespace) -> Path:
@@ -96,14 +96,10 @@ def kmeans_source(name: str, help: str, build_features: Callable[[argparse.Names
 
 def _fit_once(source: LabelSource, args, km_dir: Path) -> None:
     """Fit in one process only: under `accelerate launch` the main process fits, the others wait."""
-    split = args.fit_split or args.splits.split(",")[0]
-    state = None
-    try:
-        from accelerate import PartialState
+    from labelers.distributed import distributed_state
 
-        state = PartialState() if PartialState().num_processes > 1 else None
-    except Exception:
-        pass
+    split = args.fit_split or args.splits.split(",")[0]
+    state = distributed_state()
     if state is None:
         if args.num_shards and args.num_shards > 1:
             raise SystemExit("separate shard jobs must share one k-means model: run `bootstrap-labels fit-kmeans` "
@@ -136,9 +132,99 @@ def _model_features(args):
 
 def _add_model_arguments(group) -> None:
     group.add_argument("--chunk-seconds", type=float, default=60.0,
-                       help="hubert: longer utterances are encoded in chunks of this length (default 60)")
+                       help="hubert, asr, asr-features: longer utterances are encoded in chunks of this length (default 60)")
 
 
 register(kmeans_source("mfcc", "k-means on fairseq's 39-dim MFCCs (100 Hz), HuBERT iteration 1", _mfcc_features))
 register(kmeans_source("hubert", "k-means on layer L of a transformers speech encoder (50 Hz), iteration 2+",
                        _model_features, _add_model_arguments))
+
+
+# ---------------------------------------------------------------- ASR (CTC) sources
+
+def _asr_device_dtype(args):
+    device = resolve_device(args)
+    return str(device), (args.dtype or "auto")
+
+
+def _use_transcripts(args) -> bool:
+    """--transcripts auto: align when every split has .wrd or .ltr; none: best path everywhere."""
+    if args.transcripts == "none":
+        return False
+    from labelers.corpus import open_split
+
+    have = {s: open_split(args.data, s).has("wrd") or open_split(args.data, s).has("ltr")
+            for s in args.splits.split(",") if s}
+    if all(have.values()):
+        return True
+    if args.transcripts == "require" or any(have.values()):
+        missing = sorted(s for s, ok in have.items() if not ok)
+        raise SystemExit(f"--transcripts {args.transcripts}: no .wrd/.ltr for split(s) {missing}; label them "
+                         "in a separate run with --transcripts none, or add transcripts")
+    return False
+
+
+def _asr_model(args):
+    from labelers.ctc_model import CTCModel
+
+    if not args.model:
+        raise SystemExit(f"--source {args.source} needs --model (a CTC model folder or a model id in the local HF cache)")
+    device, dtype = _asr_device_dtype(args)
+    return CTCModel.load(args.model, device=device, dtype=dtype)
+
+
+def _build_asr_labeler(args):
+    from labelers.asr_labeler import AsrLabeler
+
+    return AsrLabeler(
+        _asr_model(args), blank=args.blank, label_rate=args.label_rate, use_transcripts=_use_transcripts(args),
+        min_confidence=args.min_confidence, strict=args.strict, unalignable=args.unalignable,
+        batch_seconds=args.batch_seconds, chunk_seconds=args.chunk_seconds,
+        align_workers=_align_workers(args),
+    )
+
+
+def _align_workers(args) -> int:
+    """--align-workers, else: on GPU a pool of CPU processes (alignment would otherwise idle the GPU),
+    on CPU none (torch already uses the cores for inference)."""
+    if args.align_workers is not None:
+        return args.align_workers
+    import os
+
+    return min(8, max(0, (os.cpu_count() or 1) - 1)) if resolve_device(args).type == "cuda" else 0
+
+
+def _asr_features(args):
+    from labelers.features_ctc import CtcEncoderFeatures
+
+    return CtcEncoderFeatures(_asr_model(args), layer=args.layer, rate=args.label_rate,
+                              batch_seconds=args.batch_seconds, chunk_seconds=args.chunk_seconds)
+
+
+def _add_asr_arguments(group) -> None:
+    group.add_argument("--transcripts", choices=("auto", "none", "require"), default="auto",
+                       help="asr: align .wrd/.ltr transcripts with ctc-segmentation (auto: when every split has "
+                            "them) or use the best path (none)")
+    group.add_argument("--blank", choices=("hold", "nearest", "keep"), default="hold",
+                       help="asr: a blank frame takes the preceding token (hold), the nearer token (nearest) or "
+                            "is its own class (keep)")
+    group.add_argument("--label-rate", type=int, default=50,
+                       help="asr, asr-features: labels per second (default 50, HuBERT's frame rate)")
+    group.add_argument("--min-confidence", type=float, default=None,
+                       help="asr: skip utterances whose alignment confidence (ctc-segmentation score, a "
+                            "log-probability <= 0) is below this, e.g. -2")
+    group.add_argument("--strict", action="store_true",
+                       help="asr: skip utterances whose transcript has characters the model lacks (default: "
+                            "drop the characters and count them)")
+    group.add_argument("--unalignable", choices=("skip", "best-path"), default="skip",
+                       help="asr: what to do with transcripts that cannot be aligned (empty, too long)")
+    group.add_argument("--align-workers", type=int, default=None,
+                       help="asr: processes aligning transcripts in parallel (default: min(8, cores-1) on GPU, 0 on CPU)")
+    group.add_argument("--dtype", choices=("auto", "fp32", "bf16", "fp16"), default=None,
+                       help="asr, asr-features: autocast dtype on GPU (auto: bf16 on GPU, fp32 on CPU)")
+
+
+register(LabelSource("asr", "frame targets from a CTC ASR model's aligned token posteriors", _build_asr_labeler,
+                     _add_asr_arguments))
+register(kmeans_source("asr-features", "k-means on a hidden layer of a CTC ASR model's encoder (--layer, "
+                       "default second-to-last)", _asr_features))

@@ -120,6 +120,9 @@ def run_label(argv: list[str]) -> int:
         batch_seconds=args.batch_seconds, chunk_utterances=args.chunk_utterances, num_workers=args.workers,
         overwrite=args.overwrite, progress=not args.no_progress,
     )
+    if hasattr(labeler, "summary"):  # source-specific counts (ASR: alignments, removed characters, ...)
+        summary["labeler"] = labeler.summary()
+        print(f"  {labeler.source}: " + json.dumps(summary["labeler"]))
     if args.summary_json:
         from labelers.atomic import write_json
 
@@ -173,7 +176,7 @@ def run_quality(argv: list[str]) -> int:
     out = Path(args.out) if args.out else Path(args.labels) / f"quality.{args.split}.json"
     write_quality(q, out)
     print(format_quality(q))
-    print(f"  written to {out}")
+    print(f"  written to {out} and {out.with_suffix('.png')} (p(phone | label))")
     return 0
 
 

@@ -55,7 +55,7 @@ class LoopConfig:
     decay_power: float = field(default=1.0, metadata={"help": "polynomial decay power after warmup (1 = linear)"})
     end_lr: float = field(default=0.0, metadata={"help": "learning rate reached at max_steps"})
     clip_norm: float = field(default=10.0, metadata={"help": "gradient norm clipping (0 = off)"})
-    mixed_precision: str = field(default="no", metadata={"help": "no | bf16 | fp16 (overrides accelerate config)"})
+    mixed_precision: str = field(default="", metadata={"help": "no | bf16 | fp16 ('' = from accelerate launch / config)"})
     grad_accum: int = field(default=1, metadata={"help": "micro-batches per update on each process"})
     emulate_gpus: int = field(
         default=0, metadata={"help": "reproduce the effective batch of N GPUs: accumulation x= N / num_processes"}
@@ -130,7 +130,8 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: LoopConfig) -> torch.o
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def make_accelerator(cfg: LoopConfig) -> Accelerator:
+def make_accelerator(cfg: LoopConfig, kwargs_handlers: list | None = None) -> Accelerator:
+    """An Accelerator for `cfg`: precision, trackers writing under `output_dir/tb`."""
     from accelerate.utils import ProjectConfiguration
 
     trackers = [t for t in cfg.trackers.split(",") if t.strip()]
@@ -139,6 +140,7 @@ def make_accelerator(cfg: LoopConfig) -> Accelerator:
         mixed_precision=mp,
         log_with=trackers or None,
         project_config=ProjectConfiguration(project_dir=cfg.output_dir, logging_dir=os.path.join(cfg.output_dir, "tb")),
+        kwargs_handlers=kwargs_handlers,
     )
 
 
