@@ -36,6 +36,8 @@ class ASRConfig:
     arch: dict = field(default_factory=dict)
     init_overrides: dict = field(default_factory=dict)
     freeze_encoder_steps: int = 0        # with --init: only the output layer learns for the first N updates
+    # SpecAugment on log-mel inputs (from-scratch model): {freq_masks, freq_width, time_masks, time_width}
+    spec_augment: dict = field(default_factory=dict)
     # optimisation and bookkeeping: the training engine's LoopConfig keys
     loop: dict = field(default_factory=dict)
 

@@ -14,6 +14,7 @@ import torch
 
 from labelers.corpus import open_split
 
+from .ctc_augment import spec_augment
 from .ctc_config import ASRConfig
 from .ctc_data import length_sorted_batches, load_ctc_split, make_loader, model_inputs
 from .ctc_metrics import ErrorCounter, greedy_ids
@@ -106,7 +107,12 @@ class CTCTask:
         device = next(model.parameters()).device
         if "labels" not in batch:  # every utterance failed to decode: a no-op step keeps positions aligned
             return torch.zeros((), device=device, requires_grad=True), {}, 0.0
-        inputs = {k: v.to(device) for k, v in model_inputs(batch).items()}
+        inputs = model_inputs(batch)
+        if self.cfg.spec_augment and "input_features" in inputs:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self._micro)
+            inputs["input_features"] = spec_augment(inputs["input_features"], inputs.get("attention_mask"), g,
+                                                    **self.cfg.spec_augment)
+        inputs = {k: v.to(device) for k, v in inputs.items()}
         out = model(**inputs)
         return out.loss, {"encoder_frozen": float(self._frozen)}, batch["audio_seconds"]
 

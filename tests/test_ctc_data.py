@@ -48,3 +48,24 @@ def test_unreadable_audio_is_dropped_from_the_batch_and_reported(tmp_path):
     assert batch["skipped"][0]["utt"] == "broken" and "decode" in batch["skipped"][0]["reason"]
     assert batch["labels"].tolist() == [[split.targets[0][0], split.targets[0][1]]]
     assert batch["input_values"].shape == (1, 16000) and batch["attention_mask"].sum() == 16000
+
+
+def test_spec_augment_masks_bands_reproducibly():
+    import torch
+
+    from pretrain.ctc_augment import spec_augment
+
+    feats = torch.randn(2, 100, 80) + 5.0  # no natural zeros
+    mask = torch.ones(2, 100, dtype=torch.long)
+    mask[1, 60:] = 0
+    a = spec_augment(feats, mask, torch.Generator().manual_seed(1), freq_width=10, time_width=0.1)
+    b = spec_augment(feats, mask, torch.Generator().manual_seed(1), freq_width=10, time_width=0.1)
+    c = spec_augment(feats, mask, torch.Generator().manual_seed(2), freq_width=10, time_width=0.1)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert (feats > 0).all()  # the input is left alone
+    zero_bins = (a == 0).all(dim=1)  # (batch, bins) fully masked frequency bands
+    zero_frames = (a == 0).all(dim=2)  # (batch, frames) fully masked time steps
+    assert zero_bins.sum(-1).max() <= 2 * 10
+    assert zero_frames[0].sum() <= 2 * 10 and zero_frames[1].sum() <= 2 * 6
+    assert not zero_frames[1, 60:].any()  # time masks stay inside the valid length
+    assert ((a == 0) | (a == feats)).all()
