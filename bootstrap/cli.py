@@ -9,6 +9,10 @@ import sys
 # Each module defines `register(subparsers)`, which adds its parser and sets `func`.
 COMMANDS = [
     "bootstrap.commands.corpus",
+    "bootstrap.commands.train_asr",
+    "bootstrap.commands.evaluate",
+    "bootstrap.commands.run",
+    "bootstrap.commands.compare",
     "bootstrap.commands.demo",
 ]
 

@@ -41,14 +41,14 @@ def resolve_device(args: argparse.Namespace):
     """--device, else this process's accelerate device (GPU under `accelerate launch`), else cuda/cpu."""
     import torch
 
+    from labelers.distributed import distributed_state
+
     if getattr(args, "device", None):
         return torch.device(args.device)
-    try:
-        from accelerate import PartialState
-
-        return PartialState().device
-    except Exception:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    state = distributed_state()
+    if state is not None:
+        return state.device
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def kmeans_dir_for(args: argparse.Namespace) -> Path:
@@ -96,14 +96,10 @@ def kmeans_source(name: str, help: str, build_features: Callable[[argparse.Names
 
 def _fit_once(source: LabelSource, args, km_dir: Path) -> None:
     """Fit in one process only: under `accelerate launch` the main process fits, the others wait."""
-    split = args.fit_split or args.splits.split(",")[0]
-    state = None
-    try:
-        from accelerate import PartialState
+    from labelers.distributed import distributed_state
 
-        state = PartialState() if PartialState().num_processes > 1 else None
-    except Exception:
-        pass
+    split = args.fit_split or args.splits.split(",")[0]
+    state = distributed_state()
     if state is None:
         if args.num_shards and args.num_shards > 1:
             raise SystemExit("separate shard jobs must share one k-means model: run `bootstrap-labels fit-kmeans` "

@@ -176,7 +176,7 @@ def run_quality(argv: list[str]) -> int:
     out = Path(args.out) if args.out else Path(args.labels) / f"quality.{args.split}.json"
     write_quality(q, out)
     print(format_quality(q))
-    print(f"  written to {out}")
+    print(f"  written to {out} and {out.with_suffix('.png')} (p(phone | label))")
     return 0
 
 

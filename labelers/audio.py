@@ -63,13 +63,13 @@ def resample(wav: np.ndarray, orig_sr: int, new_sr: int = SAMPLE_RATE) -> np.nda
         return wav
     orig, new = _resampler_args(orig_sr, new_sr)
     kernel, width = _sinc_kernel(orig, new)
-    x = torch.from_numpy(np.ascontiguousarray(wav))
-    shape = x.shape
-    x = x.reshape(-1, shape[-1])
+    wav = np.asarray(wav)
+    shape = wav.shape
+    flat = wav.reshape(-1, shape[-1])
+    padded = torch.from_numpy(np.pad(flat, ((0, 0), (width, width + orig))))  # np.pad: torch's is slow here
     with torch.inference_mode():
-        padded = torch.nn.functional.pad(x, (width, width + orig))
         frames = padded.unfold(-1, kernel.shape[0], orig)  # (wavs, blocks, taps)
-        out = (frames @ kernel.to(x.dtype)).reshape(x.shape[0], -1)  # (wavs, blocks * new)
+        out = (frames @ kernel.to(padded.dtype)).reshape(flat.shape[0], -1)  # (wavs, blocks * new)
         out = out[:, : int(np.ceil(new * shape[-1] / orig))]
     return out.reshape(*shape[:-1], -1).numpy()
 

@@ -23,7 +23,7 @@ from .manifest import Manifest
 @dataclass
 class AudioBatch:
     indices: list[int]  # manifest rows, in the order of `wavs`
-    wavs: list[np.ndarray]
+    wavs: list  # decoded waveforms, or `transform(waveform)` when a transform was given
     skips: dict[int, Skip]  # manifest row -> why it could not be decoded
 
 
@@ -61,6 +61,13 @@ def load_checked(manifest: Manifest, i: int, rate: float | None) -> np.ndarray |
     return wav
 
 
+def _load_and_transform(manifest: Manifest, i: int, rate: float | None, transform):
+    item = load_checked(manifest, i, rate)
+    if transform is None or isinstance(item, Skip):
+        return item
+    return transform(item)
+
+
 def iter_audio_batches(
     manifest: Manifest,
     indices: Sequence[int],
@@ -69,27 +76,32 @@ def iter_audio_batches(
     rate: float | None = None,
     num_workers: int | None = None,
     prefetch_batches: int = 2,
+    transform=None,
 ) -> Iterator[AudioBatch]:
-    """Yield length-sorted batches of decoded audio for `indices`, decoding ahead in threads."""
+    """Yield length-sorted batches of decoded audio for `indices`, decoding ahead in threads.
+
+    `transform(wav)`, when given, also runs in the decoding threads (e.g. CPU feature extraction:
+    torch ops release the GIL, so utterances are featurised in parallel).
+    """
     batches = length_batches(manifest.num_samples, indices, batch_seconds)
     workers = num_workers if num_workers is not None else min(4, os.cpu_count() or 1)
     if workers <= 0:
         for rows in batches:
-            yield _collect(rows, [load_checked(manifest, i, rate) for i in rows])
+            yield _collect(rows, [_load_and_transform(manifest, i, rate, transform) for i in rows])
         return
     # soundfile and resampling release the GIL, so threads overlap decoding with feature work.
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
         pending: list = []
         it = iter(batches)
         for rows in it:
-            pending.append((rows, [pool.submit(load_checked, manifest, i, rate) for i in rows]))
+            pending.append((rows, [pool.submit(_load_and_transform, manifest, i, rate, transform) for i in rows]))
             if len(pending) > prefetch_batches:
                 break
         while pending:
             rows, futs = pending.pop(0)
             nxt = next(it, None)
             if nxt is not None:
-                pending.append((nxt, [pool.submit(load_checked, manifest, i, rate) for i in nxt]))
+                pending.append((nxt, [pool.submit(_load_and_transform, manifest, i, rate, transform) for i in nxt]))
             yield _collect(rows, [f.result() for f in futs])
 
 

@@ -47,11 +47,14 @@ def default_device() -> torch.device:
 
 
 def assign(feats: torch.Tensor, centers: torch.Tensor, centers_sq: torch.Tensor | None = None,
-           chunk: int = 65536) -> tuple[torch.Tensor, torch.Tensor]:
+           chunk: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Nearest center per row by squared Euclidean distance: (labels int64, squared distances).
 
-    argmin ||x - c||^2 = argmin (||c||^2 - 2 x.c); done in row chunks so memory stays chunk x K.
+    argmin ||x - c||^2 = argmin (||c||^2 - 2 x.c); done in row chunks (default: ~16 M values per
+    temporary) so memory stays bounded whatever the number of rows.
     """
+    if chunk is None:
+        chunk = max(1024, (1 << 24) // max(centers.shape[0], feats.shape[1] if feats.ndim == 2 else 1))
     if centers_sq is None:
         centers_sq = (centers * centers).sum(1)
     labels, dists = [], []
@@ -115,9 +118,14 @@ class KMeansModel:
 
 
 class KMeansLabeler:
-    """Labels = nearest k-means center of each feature frame (Labeler interface, docs/ARCHITECTURE.md)."""
+    """Labels = nearest k-means center of each feature frame (Labeler interface, docs/ARCHITECTURE.md).
+
+    With per-utterance CPU features (MFCC: `features.extract_one`), `prepare` lets the labeling run
+    compute them in its decoding threads, in parallel; `label_prepared` then only assigns.
+    """
 
     uses_transcripts = False
+    prepare = None
 
     def __init__(self, features, model: KMeansModel, device: str | torch.device | None = None):
         self.features = features
@@ -133,12 +141,17 @@ class KMeansLabeler:
             )
         self.centers = torch.from_numpy(centers).to(self.device)
         self.centers_sq = (self.centers * self.centers).sum(1)
+        if getattr(features, "extract_one", None) is not None:
+            self.prepare = features.extract_one
 
     def symbols(self) -> list[str]:
         return [str(i) for i in range(self.model.n_clusters)]
 
     def label_batch(self, wavs: list[np.ndarray], texts: list[str] | None = None) -> list[np.ndarray | Skip]:
-        feats = self.features.extract(wavs)
+        return self.label_prepared(self.features.extract(wavs))
+
+    def label_prepared(self, feats: list[torch.Tensor], texts: list[str] | None = None) -> list[np.ndarray]:
+        """Labels for already computed (frames, dim) feature tensors."""
         if not feats:
             return []
         sizes = [f.shape[0] for f in feats]
@@ -176,19 +189,28 @@ class _FeatureCache:
 
     def append(self, x: np.ndarray) -> None:
         x = np.ascontiguousarray(x, dtype=np.float32)
-        self._f.write(x.tobytes())
+        x.tofile(self._f)  # no intermediate bytes copy
         self.rows += x.shape[0]
 
     def close_writer(self) -> None:
         self._f.close()
         self._mm = np.memmap(self.path, dtype=np.float32, mode="r", shape=(self.rows, self.dim)) if self.rows else None
+        # Random reads: no readahead / fault-around, so only the touched pages come in.
+        self._advise("MADV_RANDOM")
 
-    def take(self, idx: np.ndarray) -> np.ndarray:
-        out = np.asarray(self._mm[np.sort(idx)])
-        # Drop the pages from this process's resident set: memory stays flat however big the cache is.
+    def _advise(self, name: str) -> None:
         raw = getattr(self._mm, "_mmap", None)
-        if raw is not None and hasattr(raw, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-            raw.madvise(mmap.MADV_DONTNEED)
+        if raw is not None and hasattr(raw, "madvise") and hasattr(mmap, name):
+            raw.madvise(getattr(mmap, name))
+
+    def take(self, idx: np.ndarray, group: int = 4096) -> np.ndarray:
+        """Rows `idx` (returned in sorted order), read in groups whose pages are dropped right after:
+        resident memory stays about `group` rows however large the cache file is."""
+        idx = np.sort(idx)
+        out = np.empty((len(idx), self.dim), dtype=np.float32)
+        for s in range(0, len(idx), group):
+            out[s : s + group] = self._mm[idx[s : s + group]]
+            self._advise("MADV_DONTNEED")
         return out
 
     def blocks(self, rows: int):
@@ -239,12 +261,14 @@ def fit_kmeans(
         total_samples = sum(manifest.num_samples[i] for i in rows)
         bar = tqdm(total=total_samples / 16000, unit="s", desc=f"features {split}", disable=not progress,
                    file=sys.stderr, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} audio-s [{elapsed}<{remaining}]")
-        for batch in iter_audio_batches(manifest, rows, batch_seconds, rate=features.rate):
+        one = getattr(features, "extract_one", None)  # CPU features: computed in the decoding threads
+        for batch in iter_audio_batches(manifest, rows, batch_seconds, rate=features.rate, transform=one):
             for i, s in batch.skips.items():
                 skipped.append({"index": i, "utt": manifest.relpaths[i], "reason": s.reason})
             if batch.wavs:
                 with torch.no_grad():
-                    for f in features.extract(batch.wavs):
+                    feats = batch.wavs if one is not None else features.extract(batch.wavs)
+                    for f in feats:
                         cache.append(f.float().cpu().numpy())
             bar.update(sum(manifest.num_samples[i] for i in batch.indices + list(batch.skips)) / 16000)
         bar.close()
@@ -258,10 +282,12 @@ def fit_kmeans(
         # 2. k-means++ init as MiniBatchKMeans.fit does it: n_init candidates, each on a fresh random
         #    init_size sample, the one with the lowest inertia on a common validation sample wins.
         init_size = min(n, init_size or max(3 * batch_size, n_clusters))
-        valid = torch.from_numpy(cache.take(rng.choice(n, init_size, replace=False)))
+        # randint (with replacement) as scikit-learn does: O(init_size) memory however large n is.
+        valid = torch.from_numpy(cache.take(rng.randint(0, n, init_size)))
         best, best_inertia = None, math.inf
         for _ in tqdm(range(n_init), desc="k-means++ init", disable=not progress, file=sys.stderr):
-            sample = cache.take(rng.choice(n, init_size, replace=False))
+            sample = None  # free the previous candidate's sample before reading the next
+            sample = cache.take(rng.randint(0, n, init_size))
             centers, _ = kmeans_plusplus(sample, n_clusters, random_state=rng)
             c = torch.from_numpy(centers)
             inertia = float(assign(valid, c)[1].sum())
@@ -280,9 +306,9 @@ def fit_kmeans(
         bar = tqdm(total=max_steps, desc="k-means steps", disable=not progress, file=sys.stderr)
         for steps in range(1, max_steps + 1):
             x = cache.take(rng.randint(0, n, bs))
-            centers_before = torch.from_numpy(np.asarray(km.cluster_centers_, dtype=np.float32)) if steps > 1 else \
-                torch.from_numpy(best.astype(np.float32))
-            batch_inertia = float(assign(torch.from_numpy(x), centers_before)[1].sum()) / bs
+            # a copy: partial_fit updates cluster_centers_ in place
+            centers_before = torch.from_numpy(np.array(km.cluster_centers_ if steps > 1 else best, dtype=np.float32))
+            batch_inertia = float(assign(torch.from_numpy(x), centers_before.to(dev))[1].sum()) / bs
             km.partial_fit(x)
             bar.update(1)
             if steps == 1:
@@ -305,7 +331,7 @@ def fit_kmeans(
         # 4. inertia over every cached frame (fairseq reports -score / frames), streamed.
         c = torch.from_numpy(np.asarray(km.cluster_centers_, dtype=np.float32)).to(dev)
         csq = (c * c).sum(1)
-        sse = sum(float(assign(torch.from_numpy(b), c, csq)[1].double().sum()) for b in cache.blocks(1 << 16))
+        sse = sum(float(assign(torch.from_numpy(b), c, csq)[1].double().sum()) for b in cache.blocks(bs))
     finally:
         cache.remove()
     seconds = time.perf_counter() - t0

@@ -2,6 +2,8 @@
 
 `label_corpus(labeler, data_dir, splits, out_dir)` works with every object that implements the
 Labeler interface of docs/ARCHITECTURE.md (k-means on MFCC or model features, CTC ASR tokens, ...).
+A labeler may also offer `prepare(wav) -> item` (per-utterance CPU work, run in the decoding
+threads) with `label_prepared(items, texts=None)`; then those are used instead of `label_batch`.
 
 How the work is cut: each split's manifest rows are grouped into fixed *chunks* of
 `chunk_utterances` consecutive rows. The chunk grid depends only on the manifest, never on the
@@ -35,6 +37,7 @@ from .atomic import atomic_open
 from .audio import SAMPLE_RATE
 from .audio_batches import iter_audio_batches
 from .corpus import open_split
+from .distributed import distributed_state
 from .frames import num_frames
 from .label_store import INFO_FILE, LabelSet, LabelStoreError, Skip, write_label_set
 from .manifest import Manifest, letters_to_words
@@ -101,14 +104,9 @@ def _resolve_shards(num_shards: int | None, shard_id: int | None):
     """Explicit shards win; otherwise one shard per `accelerate launch` process (1 when not launched)."""
     if num_shards is not None:
         return int(num_shards), int(shard_id or 0), None
-    try:
-        from accelerate import PartialState
-
-        state = PartialState()
-        if state.num_processes > 1:
-            return state.num_processes, state.process_index, state
-    except Exception:  # accelerate missing or not launched: a plain single-process run
-        pass
+    state = distributed_state()
+    if state is not None:
+        return state.num_processes, state.process_index, state
     return 1, 0, None
 
 
@@ -178,13 +176,16 @@ def _label_chunk(labeler, chunk: Chunk, manifest: Manifest, texts: list[str] | N
                  num_classes: int, num_workers: int | None, bar) -> list[np.ndarray | Skip]:
     rows: dict[int, np.ndarray | Skip] = {}
     pass_texts = bool(getattr(labeler, "uses_transcripts", False))
+    # Optional CPU stage of a labeler (e.g. MFCCs), run per utterance in the decoding threads.
+    prepare = getattr(labeler, "prepare", None)
     indices = range(chunk.start, chunk.end)
     for batch in iter_audio_batches(manifest, indices, batch_seconds, rate=labeler.label_rate,
-                                    num_workers=num_workers):
+                                    num_workers=num_workers, transform=prepare):
         rows.update(batch.skips)
         if batch.wavs:
             batch_texts = [texts[i] for i in batch.indices] if (pass_texts and texts is not None) else None
-            out = labeler.label_batch(batch.wavs, batch_texts) if pass_texts else labeler.label_batch(batch.wavs)
+            run = labeler.label_prepared if prepare is not None else labeler.label_batch
+            out = run(batch.wavs, batch_texts) if pass_texts else run(batch.wavs)
             if len(out) != len(batch.wavs):
                 raise LabelingError(f"{labeler.source} labeler returned {len(out)} results for {len(batch.wavs)} "
                                     f"utterances (first: {manifest.relpaths[batch.indices[0]]})")
@@ -304,9 +305,9 @@ def label_corpus(
         manifest = sp.manifest()
         manifests[split] = manifest
         stamps[split] = {"format": CHUNK_FORMAT, "fingerprint": fingerprint, "manifest_sha256": sp.manifest_sha256()}
-        plan[split] = split_chunks(split, len(manifest), chunk_utterances)
         if existing is not None and existing.info["manifests"].get(split, {}).get("sha256") == stamps[split]["manifest_sha256"]:
-            continue  # already in the finished store
+            continue  # already in the finished store (kept when the new splits are merged in)
+        plan[split] = split_chunks(split, len(manifest), chunk_utterances)
         lo, hi = shard_range(len(plan[split]), num_shards, shard_id)
         mine.extend(plan[split][lo:hi])
 

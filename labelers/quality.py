@@ -118,6 +118,7 @@ def measure_quality(
         all_labels.append(np.asarray(lab))
         all_phones.append(ref)
     out = quality_from_joint(counts)
+    out["_joint_counts"], out["_phones"] = counts, phone_set  # for plots; not written to JSON
     label_seg = mean_run_length(all_labels)
     out.update(
         {
@@ -167,4 +168,30 @@ def format_quality(q: dict) -> str:
 
 
 def write_quality(q: dict, path: str | os.PathLike) -> None:
-    write_json(path, q)
+    """JSON of the metrics, and beside it a PNG of p(phone | label) when the joint counts are known."""
+    write_json(path, {k: v for k, v in q.items() if not k.startswith("_")})
+    if "_joint_counts" in q:
+        plot_phone_given_label(q["_joint_counts"], q["_phones"], Path(path).with_suffix(".png"),
+                               title=f"{q.get('source', '')} K={q['num_classes']}  PNMI {q['pnmi']:.3f}")
+
+
+def plot_phone_given_label(counts: np.ndarray, phones: list[str], path: str | os.PathLike, title: str = "") -> None:
+    """Heat map of p(phone | label), labels ordered by their most likely phone (as in the HuBERT paper)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    used = counts.sum(axis=0) > 0
+    c = counts[:, used].astype(np.float64)
+    p = c / c.sum(axis=0, keepdims=True)
+    order = np.lexsort((-p.max(axis=0), p.argmax(axis=0)))
+    fig, ax = plt.subplots(figsize=(min(16, 4 + 0.02 * c.shape[1]), min(10, 2 + 0.2 * len(phones))))
+    ax.imshow(p[:, order], aspect="auto", interpolation="nearest", cmap="Blues", vmin=0, vmax=1)
+    ax.set_yticks(range(len(phones)), phones, fontsize=6)
+    ax.set_xlabel("label (sorted by most likely phone)")
+    ax.set_ylabel("phone")
+    ax.set_title(f"p(phone | label)  {title}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

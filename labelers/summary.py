@@ -27,7 +27,8 @@ def summarize_corpus(data_dir: str | os.PathLike) -> dict:
         entry = {
             "utterances": len(m),
             "minutes": round(m.total_seconds() / 60, 2),
-            "speakers": len({os.path.dirname(r) for r in m.relpaths}),
+            # distinct audio folders: voices in the synthetic corpus, chapters in LibriSpeech
+            "folders": len({os.path.dirname(r) for r in m.relpaths}),
             "transcripts": sp.has("wrd"),
         }
         if sp.has("wrd"):
@@ -51,11 +52,12 @@ def format_summary(summary: dict) -> str:
         g = summary["generator"]
         lines.append(f"synthetic: {g.get('name')} {g.get('espeak_ng_version', '')}, seed {summary.get('seed')}, "
                      f"{len(summary.get('voices', []))} voices")
-    lines.append(f"{'split':<12}{'utts':>7}{'minutes':>9}{'speakers':>10}{'words':>8}{'phone frames':>14}")
+    who = "voices" if "voices" in summary else "folders"
+    lines.append(f"{'split':<12}{'utts':>7}{'minutes':>9}{who:>10}{'words':>8}{'phone frames':>14}")
     total_utts = total_min = 0
     for name, s in summary["splits"].items():
         lines.append(
-            f"{name:<12}{s['utterances']:>7}{s['minutes']:>9.2f}{s['speakers']:>10}"
+            f"{name:<12}{s['utterances']:>7}{s['minutes']:>9.2f}{s['folders']:>10}"
             f"{s.get('words', '-')!s:>8}{s.get('phone_frames', '-')!s:>14}"
         )
         if name != "labeled":  # labeled is a subset of train

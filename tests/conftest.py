@@ -1,6 +1,9 @@
-"""Shared fixtures. `synth_corpus`: a ~1.5-minute synthetic corpus, generated once per test session."""
+"""Shared fixtures. `synth_corpus`: a ~1.5-minute synthetic corpus, generated once per test session;
+`trained_teacher`: a tiny CTC teacher trained on it once; `tiny_hubert`: a random 2-layer HubertModel export."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -24,17 +27,49 @@ def synth_corpus(tmp_path_factory):
     return out
 
 
+# A tiny CTC teacher, trained once per session on `synth_corpus`'s labeled split (~40 s of audio; 150
+# updates, about 25-40 s on 2 shared cores) through the same `bootstrap train-asr` path users run. It is
+# a weak ASR model (valid CER ~0.75; an untrained one scores 1.0) that emits characters at 40 ms frames:
+# enough for ASR-label and pipeline tests, which reuse it.
+TEACHER_SETTINGS = [
+    "batch_seconds=8", "loop.max_steps=150", "loop.lr=2.0e-3", "loop.end_lr=1.0e-3", "loop.warmup_steps=15",
+    "loop.eval_every=0", "loop.save_every=100000", "loop.log_every=10",
+]
+
+
 @pytest.fixture(scope="session")
-def tiny_ctc_teacher(synth_corpus, tmp_path_factory):
-    """Folder of a tiny character ParakeetForCTC (40 ms frames, loadable with `AutoModelForCTC` and
-    `labelers.ctc_model.CTCModel.load`) trained on the synthetic corpus's train split for <= 30 s with
-    a plain torch loop. Weak (high CER) but it has learnt where speech and which letters are: enough
-    for alignment-based labels well above chance. Training statistics in `train_stats.json`."""
-    import json
+def trained_teacher(synth_corpus, tmp_path_factory) -> Path:
+    """Folder of a ParakeetForCTC character teacher saved by `bootstrap train-asr` (transformers format)."""
+    import argparse
 
-    from ctc_builders import train_tiny_ctc
+    import torch
 
-    out = tmp_path_factory.mktemp("tiny_ctc_teacher")
-    stats = train_tiny_ctc(synth_corpus, out, split="train", steps=120, max_seconds=30.0)
-    (out / "train_stats.json").write_text(json.dumps(stats))
+    from bootstrap.commands import train_asr
+
+    out = tmp_path_factory.mktemp("teacher") / "asr"
+    parser = argparse.ArgumentParser()
+    train_asr.register(parser.add_subparsers())
+    args = parser.parse_args(["train-asr", "--data", str(synth_corpus), "--split", "train", "--valid-split", "valid",
+                              "--out", str(out), "--threads", "1", *TEACHER_SETTINGS])
+    threads = torch.get_num_threads()
+    try:
+        assert args.func(args) == 0
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_hubert(tmp_path_factory) -> Path:
+    """A randomly initialised 2-layer x 32 HubertModel saved with save_pretrained (stands in for a pre-training export)."""
+    import torch
+    from transformers import HubertConfig, HubertModel
+
+    torch.manual_seed(0)
+    config = HubertConfig(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, conv_dim=(32,) * 7,
+        num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2, mask_time_prob=0.05,
+    )
+    out = tmp_path_factory.mktemp("hubert") / "hf"
+    HubertModel(config).save_pretrained(out)
     return out

@@ -1,6 +1,6 @@
 """Tiny CTC models of two architectures, built from configs and saved like real checkpoints.
 
-Shared by the ASR-label tests and the `tiny_ctc_teacher` fixture. Character vocabulary in the
+Shared by the ASR-label tests. Character vocabulary in the
 wav2vec2 convention: `<pad>` (the CTC blank, id 0), `<s>`, `</s>`, `<unk>`, `|` between words, A-Z, '.
 """
 
@@ -65,59 +65,3 @@ def save_parakeet_ctc(folder: str | os.PathLike, subsampling: int = 8, hidden: i
     fe.save_pretrained(folder)
     tok.save_pretrained(folder)
     return model
-
-
-def train_tiny_ctc(data_dir: str | os.PathLike, out_dir: str | os.PathLike, *, split: str = "train",
-                   steps: int = 120, max_seconds: float = 30.0, batch_size: int = 4, lr: float = 5e-3,
-                   seed: int = 0) -> dict:
-    """Train a tiny character ParakeetForCTC (40 ms frames) on a corpus split with a plain torch loop.
-
-    Deterministic for a given corpus and seed unless `max_seconds` cuts it short. Saves model, feature
-    extractor and tokenizer into `out_dir` (loadable by `CTCModel.load`); returns loss statistics.
-    """
-    import time
-
-    import numpy as np
-    import torch
-
-    from labelers.audio import load_audio
-    from labelers.corpus import open_split
-
-    t0 = time.perf_counter()
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    model = save_parakeet_ctc(out_dir, subsampling=4, hidden=64, layers=1, mel=40, seed=seed)
-    from transformers import ParakeetFeatureExtractor
-
-    fe = ParakeetFeatureExtractor.from_pretrained(out_dir)
-    tok = char_tokenizer(out_dir)
-    sp = open_split(data_dir, split)
-    manifest, words = sp.manifest(), sp.words()
-    feats, labels = [], []
-    for i in range(len(manifest)):
-        enc = fe(load_audio(manifest.path(i)), sampling_rate=16000, return_tensors="pt")
-        feats.append(enc["input_features"][0])
-        labels.append(torch.tensor(tok(words[i].upper()).input_ids))
-    model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
-    losses = []
-    for step in range(steps):
-        idx = rng.choice(len(feats), size=min(batch_size, len(feats)), replace=False)
-        x = torch.nn.utils.rnn.pad_sequence([feats[i] for i in idx], batch_first=True)
-        lens = torch.tensor([feats[i].shape[0] for i in idx])
-        mask = (torch.arange(x.shape[1])[None] < lens[:, None]).long()
-        y = torch.nn.utils.rnn.pad_sequence([labels[i] for i in idx], batch_first=True, padding_value=-100)
-        loss = model(input_features=x, attention_mask=mask, labels=y).loss
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        sched.step()
-        losses.append(float(loss.detach()))
-        if time.perf_counter() - t0 > max_seconds:
-            break
-    model.eval()
-    model.save_pretrained(out_dir)
-    return {"steps": len(losses), "first_loss": losses[0], "last_loss": float(np.mean(losses[-10:])),
-            "seconds": time.perf_counter() - t0}

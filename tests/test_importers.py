@@ -176,3 +176,31 @@ def test_hf_import_from_disk(tmp_path, capsys):
     assert r.kept == 1 and open_split(tmp_path / "one", "eval").words() == ["HELLO WORLD"]
     with pytest.raises(ValueError, match="no split"):
         import_hf(str(tmp_path / "saved"), tmp_path / "x", split="validation", progress=False)
+
+
+def test_hf_import_audiofolder(tmp_path, monkeypatch):
+    from labelers.importers.hf import import_hf
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))  # datasets' csv cache stays in tmp
+    root = tmp_path / "af"
+    (root / "test").mkdir(parents=True)
+    sf.write(root / "x.wav", tone(1.0, 16000), 16000)
+    sf.write(root / "y.flac", tone(0.5, 8000), 8000)
+    sf.write(root / "test" / "z.wav", tone(0.3, 16000), 16000)
+    (root / "metadata.csv").write_text("file_name,transcription\nx.wav,Hello there\ny.flac,second\n")
+    (root / "test" / "metadata.csv").write_text("file_name,transcription\nz.wav,third one\n")
+    reports = import_hf(str(root), tmp_path / "data", progress=False)
+    assert sorted((r.split, r.kept) for r in reports) == [("test", 1), ("train", 2)]
+    sp = open_split(tmp_path / "data", "train")
+    assert sp.words() == ["HELLO THERE", "SECOND"] and sp.manifest().num_samples == [16000, 8000]
+    assert open_split(tmp_path / "data", "test").words() == ["THIRD ONE"]
+
+
+def test_cli_reports_bad_arguments(tmp_path, capsys):
+    from bootstrap.cli import main
+
+    assert main(["corpus", "folder", "--root", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 1
+    assert "missing: not a folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["corpus", "librispeech", "--root", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 1
+    assert "no LibriSpeech layout" in capsys.readouterr().err

@@ -124,6 +124,17 @@ def test_killed_and_resumed_run_is_identical(corpus, km_model, reference, tmp_pa
     assert again["chunks"]["labelled"] == 0 and again["merged"]
 
 
+def test_split_added_to_a_finished_store(corpus, km_model, reference, tmp_path):
+    lab = KMeansLabeler(MfccFeatures(), km_model, "cpu")
+    label_corpus(lab, corpus, ["valid"], tmp_path, chunk_utterances=5, progress=False, verbose=False)
+    s = label_corpus(lab, corpus, ["train"], tmp_path, chunk_utterances=5, progress=False, verbose=False)
+    assert s["merged"] and sorted(LabelSet.open(tmp_path).splits) == ["train", "valid"]
+    for name in ("train.km", "valid.km", "dict.km.txt"):
+        assert (tmp_path / name).read_bytes() == (reference / name).read_bytes()
+    again = label_corpus(lab, corpus, ["train", "valid"], tmp_path, chunk_utterances=5, progress=False, verbose=False)
+    assert again["chunks"]["labelled"] == 0 and again["merged"]
+
+
 def test_other_labeler_refused_without_overwrite(corpus, reference, tmp_path):
     shutil.copytree(reference, tmp_path / "l")
     other = KMeansLabeler(MfccFeatures(), KMeansModel.load(LabelSet.open(reference).info["origin"]["kmeans"]["path"]), "cpu")
@@ -225,8 +236,32 @@ def test_cli_labels_fits_and_scores(corpus, tmp_path, capsys):
     assert main(["quality", "--labels", str(out), "--reference", str(corpus), "--split", "valid"]) == 0
     q = json.loads((out / "quality.valid.json").read_text())
     assert 0 < q["pnmi"] <= 1 and "PNMI" in capsys.readouterr().out
+    assert (out / "quality.valid.png").stat().st_size > 1000
     with pytest.raises(SystemExit) as e:
         main(["fit-kmeans", "--help"])
     assert e.value.code == 0
     with pytest.raises(SystemExit):
         main(["--source", "mfcc", "--data", str(corpus), "--splits", "valid", "--out", str(tmp_path / "x")])
+
+
+class FakeState:
+    """accelerate.PartialState as seen by one of two launched processes (run one after the other)."""
+
+    def __init__(self, index):
+        self.num_processes, self.process_index = 2, index
+        self.is_main_process = index == 0
+
+    def wait_for_everyone(self):
+        pass
+
+
+def test_accelerate_processes_shard_automatically(corpus, km_model, reference, tmp_path, monkeypatch):
+    import labelers.pipeline
+
+    lab = KMeansLabeler(MfccFeatures(), km_model, "cpu")
+    for index in (1, 0):
+        monkeypatch.setattr(labelers.pipeline, "distributed_state", lambda index=index: FakeState(index))
+        s = label_corpus(lab, corpus, ["train", "valid"], tmp_path, chunk_utterances=5, progress=False, verbose=False)
+        assert s["shard"] == {"id": index, "of": 2}
+        assert s["merged"] == (index == 0)
+    same_files(reference, tmp_path)

@@ -68,6 +68,7 @@ def test_phone_frames_match_audio(synth_corpus):
             assert len(wav) == m.num_samples[i]
             assert len(phones) == num_frames(len(wav), 100) == (len(wav) - 400) // 160 + 1
             assert set(phones) <= set(PHONE_SET)
+            assert len(phones[::2]) == num_frames(len(wav), 50)  # 50 Hz scoring: every other frame
 
 
 def test_silence_and_boundaries_follow_the_audio(synth_corpus):

@@ -31,12 +31,27 @@ def run_synth(args) -> int:
     return 0
 
 
+def _clean_errors(fn):
+    """Bad arguments or inputs (missing folder, unknown split, wrong column): one line, exit code 1."""
+
+    def wrapped(args) -> int:
+        try:
+            return fn(args)
+        except (FileNotFoundError, NotADirectoryError, ValueError) as e:
+            print(f"bootstrap corpus {args.corpus_command}: {e}", file=sys.stderr)
+            return 1
+
+    return wrapped
+
+
+@_clean_errors
 def run_librispeech(args) -> int:
     from labelers.importers.librispeech import import_librispeech
 
     return _print_reports(import_librispeech(args.root, args.out, args.split_name, workers=args.workers))
 
 
+@_clean_errors
 def run_folder(args) -> int:
     from labelers.importers.folder import import_folder
 
@@ -46,6 +61,7 @@ def run_folder(args) -> int:
     return _print_reports([report])
 
 
+@_clean_errors
 def run_hf(args) -> int:
     from labelers.importers.hf import import_hf
 
@@ -86,5 +102,5 @@ def register(sub) -> None:
     h.add_argument("--split", help="dataset split to import (default: all)")
     h.add_argument("--split-name", help="name of the written split (default: the dataset split's name)")
     h.add_argument("--audio-column", help="default: the first Audio column")
-    h.add_argument("--text-column", help=f"default: the first of text, sentence, transcript, ...")
+    h.add_argument("--text-column", help="default: the first of text, sentence, transcript, ...")
     h.set_defaults(func=run_hf)

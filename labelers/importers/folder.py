@@ -54,7 +54,9 @@ def import_folder(
         raise FileNotFoundError(f"{root}: not a folder")
     split = split_name or split_name_from(root)
     report = ImportReport(split=split, source=f"folder:{root.resolve()}")
-    files = find_audio(root)
+    out_resolved = Path(out_dir).resolve()
+    # never re-import our own converted copies when OUT lies inside ROOT
+    files = [f for f in find_audio(root) if not f.resolve().is_relative_to(out_resolved)]
     if not files:
         raise FileNotFoundError(f"{root}: no audio files (looked for {', '.join(sorted(audio_extensions()))})")
     texts = {f: read_sidecar(f) for f in files}

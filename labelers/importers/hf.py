@@ -17,6 +17,28 @@ from .common import ImportReport, normalize_transcript, write_flac_16k, write_sp
 TEXT_COLUMNS = ("text", "sentence", "transcript", "transcription", "normalized_text", "words")
 
 
+def _audiofolder_without_torchcodec(path: Path):
+    """The `audiofolder` layout read without `datasets`' audio encoder (which needs torchcodec):
+    `metadata.csv`/`metadata.jsonl` with a `file_name` column, at the root (split `train`) or in
+    split subfolders; without metadata, every audio file, no text. The audio column holds paths."""
+    import datasets
+
+    from .folder import find_audio
+
+    parts = {}
+    for meta in sorted([*path.rglob("metadata.csv"), *path.rglob("metadata.jsonl")]):
+        split = "train" if meta.parent == path else meta.parent.relative_to(path).parts[0]
+        kind = "csv" if meta.suffix == ".csv" else "json"
+        ds = datasets.load_dataset(kind, data_files=str(meta), split="train")
+        if "file_name" not in ds.column_names:
+            raise ValueError(f"{meta}: no file_name column")
+        ds = ds.map(lambda row: {"audio": str(meta.parent / row["file_name"])}).remove_columns("file_name")
+        parts[split] = datasets.concatenate_datasets([parts[split], ds]) if split in parts else ds
+    if not parts:
+        parts["train"] = datasets.Dataset.from_dict({"audio": [str(p) for p in find_audio(path)]})
+    return datasets.DatasetDict(parts)
+
+
 def load_any(dataset: str):
     """A Dataset or DatasetDict from a saved folder, an audio folder, or the offline hub cache."""
     import datasets
@@ -25,8 +47,23 @@ def load_any(dataset: str):
     if path.is_dir():
         if any((path / f).is_file() for f in ("dataset_dict.json", "state.json", "dataset_info.json")):
             return datasets.load_from_disk(str(path))
-        return datasets.load_dataset("audiofolder", data_dir=str(path))
-    os.environ["HF_DATASETS_OFFLINE"] = "1"  # never download: only what the local cache holds
+        try:
+            return datasets.load_dataset("audiofolder", data_dir=str(path))
+        except Exception as e:  # datasets >= 4 encodes audio with torchcodec, an optional install
+            if "torchcodec" not in repr(e) + repr(e.__cause__) + repr(getattr(e.__cause__, "__cause__", None)):
+                raise
+            return _audiofolder_without_torchcodec(path)
+    # Never download: only what the local cache holds. The env var is read when `datasets` is first
+    # imported, so also flip the flags it already derived from it.
+    os.environ["HF_DATASETS_OFFLINE"] = "1"
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    datasets.config.HF_HUB_OFFLINE = datasets.config.HF_DATASETS_OFFLINE = True
+    try:
+        import huggingface_hub.constants as hub_constants
+
+        hub_constants.HF_HUB_OFFLINE = True
+    except ImportError:
+        pass
     try:
         return datasets.load_dataset(dataset)
     except Exception as e:

@@ -162,7 +162,7 @@ class Espeak:
         if num_samples > 0:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(num_samples,)).copy())
         i = 0
-        while events[i].type != EVENT_LIST_TERMINATED:
+        while events and events[i].type != EVENT_LIST_TERMINATED:
             e = events[i]
             name = e.id.string.decode("utf-8", "replace") if e.type == EVENT_PHONEME else ""
             self._events.append((e.type, e.text_position, e.length, e.audio_position, e.sample, name))

@@ -178,7 +178,8 @@ def generate_corpus(
 ) -> dict:
     """Synthesize a corpus into `out_dir` (built in a temporary sibling, renamed into place).
 
-    Returns the corpus.json contents plus `elapsed_s`. Raises SynthUnavailableError (with the
+    Synthesis runs in a fresh `spawn` worker process, so a script calling this at top level needs
+    the usual `if __name__ == "__main__":` guard. Returns the corpus.json contents plus `elapsed_s`. Raises SynthUnavailableError (with the
     install hint) when the `synth` extra is missing, FileExistsError when `out_dir` exists and
     `overwrite` is false.
     """

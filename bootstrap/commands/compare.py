@@ -1,0 +1,35 @@
+"""`bootstrap compare --config conf/experiments/compare_sources.yaml`: both routes, then report.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .run import add_experiment_arguments, load
+
+
+def compare(exp, out_dir: Path | None = None):
+    """Run (or reuse) every stage, then write report.md, comparison.json and the figures."""
+    from bootstrap.pipeline.runner import run_experiment
+    from bootstrap.report.markdown import comparison_table, write_comparison
+
+    records = run_experiment(exp)
+    report, comparison = write_comparison(exp, records, out_dir or exp.workdir / "report")
+    print()
+    print(comparison_table(comparison))
+    print(f"\nreport: {report}")
+    return report, comparison
+
+
+def run(args) -> int:
+    compare(load(args), Path(args.out) if args.out else None)
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("compare", help="run the label-source comparison and write report.md with figures",
+                       description="Run every stage of a comparison experiment (the ASR route and the classic "
+                       "MFCC route with the same model size, steps and data), then write report.md, "
+                       "comparison.json and PNG figures.")
+    add_experiment_arguments(p)
+    p.add_argument("--out", help="report folder (default: WORKDIR/report)")
+    p.set_defaults(func=run)

@@ -1,0 +1,35 @@
+"""`bootstrap evaluate` end to end: per-layer scores, optional CTC fine-tuning, JSON + PNG."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from .layers import EvalSettings, evaluate_layers
+from .report import write_report
+
+
+def finetune_cer(model_dir, data_dir, out_dir, split: str, eval_split: str, config, overrides: list[str]) -> dict:
+    """CTC fine-tuning of `model_dir` on `split` (a new character head), greedy CER/WER on `eval_split`."""
+    from pretrain.ctc_config import load_asr_config
+    from pretrain.ctc_train import train_asr
+
+    cfg = load_asr_config(config, overrides)
+    summary = train_asr(data_dir, split, Path(out_dir) / "finetune", cfg, init=model_dir, valid_split=eval_split)
+    v = summary["valid"]
+    return {"split": split, "eval_split": eval_split, "cer": v["cer"], "wer": v["wer"], "updates": summary["updates"],
+            "labeled_seconds": summary["train_seconds"], "folder": str(Path(out_dir) / "finetune")}
+
+
+def evaluate_model(model_dir: str | os.PathLike, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
+                   settings: EvalSettings, finetune_split: str | None = None, finetune_config=None,
+                   finetune_overrides: list[str] | None = None):
+    t0 = time.time()
+    result = evaluate_layers(model_dir, data_dir, settings)
+    if finetune_split:
+        result["finetune"] = finetune_cer(model_dir, data_dir, out_dir, finetune_split, settings.eval_split,
+                                          finetune_config, finetune_overrides or [])
+    result["seconds"] = round(time.time() - t0, 2)
+    json_path, png_path = write_report(result, out_dir)
+    return result, json_path, png_path

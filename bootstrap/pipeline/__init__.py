@@ -1,0 +1,1 @@
+"""Declared stage sequences (corpus → labels → pre-training → teacher → evaluation), cached per config."""

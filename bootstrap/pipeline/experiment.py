@@ -1,0 +1,108 @@
+"""An experiment file: the corpus, then named stages in order, each referring to earlier ones by name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+STAGE_KINDS = ("train_asr", "labels", "pretrain", "evaluate")
+# Keys whose values name earlier stages (a string or a list of strings).
+REFERENCE_KEYS = ("model", "labels")
+
+
+class ExperimentError(ValueError):
+    pass
+
+
+@dataclass
+class StageSpec:
+    name: str
+    kind: str
+    params: dict = field(default_factory=dict)
+
+    def references(self) -> list[str]:
+        refs = []
+        for key in REFERENCE_KEYS:
+            value = self.params.get(key)
+            if isinstance(value, str):
+                refs.append(value)
+            elif isinstance(value, list):
+                refs.extend(v for v in value if isinstance(v, str))
+        return refs
+
+
+@dataclass
+class Experiment:
+    name: str
+    workdir: Path
+    corpus: dict
+    splits: dict
+    stages: list[StageSpec]
+    compare: dict = field(default_factory=dict)
+    source: Path | None = None
+
+    def stage(self, name: str) -> StageSpec:
+        for spec in self.stages:
+            if spec.name == name:
+                return spec
+        raise ExperimentError(f"no stage named '{name}' (have {[s.name for s in self.stages]})")
+
+
+DEFAULT_SPLITS = {"unlabeled": "train", "labeled": "labeled", "valid": "valid", "test": "test"}
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """`a.b.c=value` (value parsed as YAML) into a nested dict."""
+    for item in overrides:
+        if "=" not in item:
+            raise ExperimentError(f"override {item!r} is not key=value")
+        key, value = item.split("=", 1)
+        node = raw
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ExperimentError(f"override {item!r}: '{part}' is not a mapping")
+        node[parts[-1]] = yaml.safe_load(value)
+    return raw
+
+
+def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Experiment:
+    path = Path(path)
+    if not path.is_file():
+        raise ExperimentError(f"{path}: experiment file not found")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = apply_overrides(raw, overrides or [])
+    for key in ("name", "corpus", "stages"):
+        if key not in raw:
+            raise ExperimentError(f"{path}: missing top-level key '{key}'")
+    stages: list[StageSpec] = []
+    seen: set[str] = set()
+    for name, body in (raw["stages"] or {}).items():
+        body = dict(body or {})
+        kind = body.pop("kind", None)
+        if kind not in STAGE_KINDS:
+            raise ExperimentError(f"{path}: stage '{name}' has kind {kind!r}; expected one of {STAGE_KINDS}")
+        spec = StageSpec(name, kind, body)
+        for ref in spec.references():
+            if ref not in seen and not _looks_like_path(ref):
+                raise ExperimentError(f"{path}: stage '{name}' refers to '{ref}', which is not an earlier stage")
+        stages.append(spec)
+        seen.add(name)
+    workdir = Path(raw.get("workdir", Path("runs") / raw["name"]))
+    return Experiment(
+        name=raw["name"],
+        workdir=workdir,
+        corpus=raw["corpus"],
+        splits={**DEFAULT_SPLITS, **(raw.get("splits") or {})},
+        stages=stages,
+        compare=raw.get("compare") or {},
+        source=path,
+    )
+
+
+def _looks_like_path(ref: str) -> bool:
+    """A reference may also be an existing folder (a CTC model, a label set) instead of a stage name."""
+    return "/" in ref or Path(ref).exists()

@@ -1,0 +1,28 @@
+"""Evaluation stage: per-layer PNMI / purity / phone probe of a model, and CER after fine-tuning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bootstrap.commands.train_asr import CONF_DIR
+from bootstrap.evaluation.evaluate import evaluate_model
+from bootstrap.evaluation.layers import EvalSettings
+from bootstrap.evaluation.report import format_table
+
+from .argv import overrides
+
+FINETUNE_KEYS = ("finetune", "finetune_config", "finetune_overrides")
+
+
+def run(params: dict, ctx, folder: Path) -> dict:
+    settings = EvalSettings(train_split=ctx.splits["unlabeled"], eval_split=ctx.splits["valid"],
+                            **{k: v for k, v in params.items() if k not in ("model", *FINETUNE_KEYS)})
+    finetune = params.get("finetune", False)
+    result, json_path, png_path = evaluate_model(
+        ctx.output_of(params["model"]), ctx.data_dir, folder, settings,
+        finetune_split=ctx.splits["labeled"] if finetune else None,
+        finetune_config=params.get("finetune_config") or CONF_DIR / "finetune_tiny.yaml",
+        finetune_overrides=overrides(params.get("finetune_overrides")),
+    )
+    print(format_table(result))
+    return {"path": str(folder), "json": str(json_path), "png": str(png_path), "evaluation": result}

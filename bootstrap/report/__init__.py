@@ -1,0 +1,1 @@
+"""The comparison report: numbers collected from a finished experiment, figures, report.md."""

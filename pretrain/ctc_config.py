@@ -1,0 +1,95 @@
+"""Settings of a CTC run (the ASR teacher, or fine-tuning a pre-trained encoder).
+
+YAML layout: data/model keys at the top level, optimisation under `loop:` (the generic training
+engine's `LoopConfig` keys: max_steps, lr, warmup_steps, clip_norm, mixed_precision, grad_accum,
+emulate_gpus, eval_every, save_every, resume...). Overrides are `key=value` with dotted keys:
+`loop.max_steps=200`, `arch.hidden_size=96`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+# The teacher's defaults for the training engine (AdamW 2e-3 learns the small model fast on a CPU).
+DEFAULT_LOOP = {
+    "max_steps": 400, "lr": 2e-3, "betas": [0.9, 0.98], "eps": 1e-8, "weight_decay": 0.01,
+    "warmup_steps": 40, "decay_power": 1.0, "end_lr": 0.0, "clip_norm": 5.0, "eval_every": 100,
+    "save_every": 1000, "keep_last": 1, "log_every": 10, "seed": 1, "trackers": "",
+}
+
+
+@dataclass
+class ASRConfig:
+    # data
+    max_seconds: float = 30.0            # longer utterances are skipped (reported)
+    min_seconds: float = 0.0
+    batch_seconds: float = 16.0          # padded audio seconds per micro-batch per device
+    max_batch_size: int = 0              # 0: no cap on utterances per batch
+    num_workers: int = 0                 # DataLoader workers decoding audio
+    max_eval_utterances: int = 0         # 0: the whole held-out split
+    # model: from scratch (ParakeetForCTC encoder fields) or, with --init, config fields to override
+    arch: dict = field(default_factory=dict)
+    init_overrides: dict = field(default_factory=dict)
+    freeze_encoder_steps: int = 0        # with --init: only the output layer learns for the first N updates
+    # SpecAugment on log-mel inputs (from-scratch model): {freq_masks, freq_width, time_masks, time_width}
+    spec_augment: dict = field(default_factory=dict)
+    # optimisation and bookkeeping: the training engine's LoopConfig keys
+    loop: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ASRConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown ASR config keys {unknown}; known keys: {sorted(known)}")
+        cfg = cls(**d)
+        cfg.loop = {**DEFAULT_LOOP, **(cfg.loop or {})}
+        return cfg
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _parse_value(raw: str):
+    """YAML scalar, except that `3e-3` is a number (YAML 1.1 reads it as a string)."""
+    value = yaml.safe_load(raw)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
+
+
+def apply_overrides(d: dict, overrides: list[str]) -> dict:
+    """`key=value` (value parsed as YAML); `arch.hidden_size=96` sets a nested key."""
+    d = dict(d)
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"override '{item}' is not key=value")
+        key, raw = item.split("=", 1)
+        value = _parse_value(raw)
+        parts = key.strip().split(".")
+        node = d
+        for p in parts[:-1]:
+            node[p] = dict(node.get(p) or {})
+            node = node[p]
+        node[parts[-1]] = value
+    return d
+
+
+def load_asr_config(path: str | os.PathLike | None = None, overrides: list[str] | None = None) -> ASRConfig:
+    d = {}
+    if path:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: ASR config not found")
+        d = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(d, dict):
+            raise ValueError(f"{path}: expected a mapping of settings")
+    return ASRConfig.from_dict(apply_overrides(d, overrides or []))

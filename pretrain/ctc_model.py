@@ -1,0 +1,114 @@
+"""CTC models for the ASR teacher: a small from-scratch FastConformer, or a pre-trained encoder + CTC head.
+
+- From scratch: `ParakeetForCTC` (FastConformer encoder over 80 log-mel bins) with subsampling 4 (40 ms
+  frames). Characters need frames of 40 ms or less: English speech carries up to ~18 characters per
+  second and CTC needs a frame per character plus one between repeats, so Parakeet's default 80 ms
+  cannot emit them.
+- `--init FOLDER`: any wav2vec2-family encoder export (HubertModel, Wav2Vec2Model, WavLMModel...) that
+  `AutoModelForCTC` can load, with a new output layer over our vocabulary, 20 ms frames, raw waveform
+  input, as in fairseq's wav2vec2/HuBERT fine-tuning.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from labelers.audio import SAMPLE_RATE
+
+
+def scratch_ctc_model(arch: dict, vocab_size: int, pad_id: int = 0):
+    """A freshly initialised `ParakeetForCTC` and its `ParakeetFeatureExtractor` (80 mel bins)."""
+    from transformers import ParakeetCTCConfig, ParakeetFeatureExtractor, ParakeetForCTC
+
+    enc = {
+        "hidden_size": 144, "num_hidden_layers": 4, "num_attention_heads": 4, "intermediate_size": 576,
+        "subsampling_factor": 4, "subsampling_conv_channels": 144, "conv_kernel_size": 9,
+        "num_mel_bins": 80, "dropout": 0.1, "attention_dropout": 0.1, "activation_dropout": 0.1,
+        "layerdrop": 0.0,
+    }
+    enc.update(arch)
+    config = ParakeetCTCConfig(
+        vocab_size=vocab_size, pad_token_id=pad_id, ctc_loss_reduction="mean", ctc_zero_infinity=True,
+        encoder_config=enc,
+    )
+    model = ParakeetForCTC(config)
+    fe = ParakeetFeatureExtractor(feature_size=enc["num_mel_bins"], sampling_rate=SAMPLE_RATE)
+    return model, fe
+
+
+def pretrained_ctc_model(init: str | os.PathLike, vocab_size: int, pad_id: int = 0, overrides: dict | None = None):
+    """A pre-trained encoder export + a new CTC output layer, and the matching waveform feature extractor.
+
+    `overrides` are config fields for fine-tuning (masking, dropout, layerdrop...). The CNN feature
+    encoder is frozen, as in fairseq fine-tuning (feature_grad_mult 0).
+    """
+    from transformers import AutoConfig, AutoModelForCTC, Wav2Vec2FeatureExtractor
+
+    init = Path(init)
+    if not (init / "config.json").is_file():
+        raise FileNotFoundError(f"{init}: not a transformers model folder (config.json missing)")
+    config = AutoConfig.from_pretrained(init)
+    for key, value in (overrides or {}).items():
+        if not hasattr(config, key):
+            raise ValueError(f"{init}: {type(config).__name__} has no field '{key}' to override")
+        setattr(config, key, value)
+    config.vocab_size = vocab_size
+    config.pad_token_id = pad_id
+    config.ctc_loss_reduction = "mean"
+    config.ctc_zero_infinity = True
+    try:
+        model = AutoModelForCTC.from_pretrained(init, config=config)
+    except ValueError as e:
+        raise ValueError(f"{init}: {type(config).__name__} has no CTC head in transformers ({e})") from None
+    if hasattr(model, "freeze_feature_encoder"):
+        model.freeze_feature_encoder()
+    if (init / "preprocessor_config.json").is_file() or (init / "processor_config.json").is_file():
+        fe = Wav2Vec2FeatureExtractor.from_pretrained(init)
+    else:
+        # fairseq normalises the waveform only for models with layer-norm CNNs (Large); Base does not.
+        fe = Wav2Vec2FeatureExtractor(
+            feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0,
+            do_normalize=getattr(config, "feat_extract_norm", "group") == "layer", return_attention_mask=True,
+        )
+    fe.return_attention_mask = True
+    return model, fe
+
+
+def encoder_parameters(model) -> list[torch.nn.Parameter]:
+    """Everything but the CTC output layer (what `freeze_encoder_steps` keeps fixed at the start)."""
+    head = output_layer(model)
+    head_ids = {id(p) for p in head.parameters()}
+    return [p for p in model.parameters() if id(p) not in head_ids]
+
+
+def output_layer(model) -> torch.nn.Module:
+    for name in ("lm_head", "ctc_head"):
+        if hasattr(model, name):
+            return getattr(model, name)
+    raise TypeError(f"{type(model).__name__}: no CTC output layer (lm_head / ctc_head) found")
+
+
+def output_lengths(model, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Number of valid output frames per batch row, from the input attention mask."""
+    lengths = attention_mask.sum(-1)
+    if hasattr(model, "_get_feat_extract_output_lengths"):  # wav2vec2 family: CNN over samples
+        return model._get_feat_extract_output_lengths(lengths).long()
+    return model._get_subsampling_output_length(lengths).long()  # Parakeet: conv subsampling over mel frames
+
+
+def frames_for_samples(model, num_samples: int, feature_extractor) -> int:
+    """Output frames the model gives for an utterance of `num_samples` (for CTC feasibility checks)."""
+    if hasattr(model, "_get_feat_extract_output_lengths"):
+        return int(model._get_feat_extract_output_lengths(torch.tensor([num_samples])).item())
+    # ParakeetFeatureExtractor marks n // hop mel frames valid (its attention mask); the loss uses those.
+    mel_frames = num_samples // feature_extractor.hop_length
+    return int(model._get_subsampling_output_length(torch.tensor([mel_frames])).item())
+
+
+def frame_seconds(model, feature_extractor) -> float:
+    """Duration of one output frame (0.02 for wav2vec2/HuBERT, 0.04 for Parakeet with subsampling 4)."""
+    n = SAMPLE_RATE * 60
+    return 60.0 / frames_for_samples(model, n, feature_extractor)

@@ -1,0 +1,250 @@
+"""Pre-training data: manifest + label sets -> bucketed, padding-free batches with masks.
+
+Length policy (as fairseq's HubertDataset with `pad_audio: false`, the HuBERT recipe default):
+- utterances shorter than `min_sample_size` are skipped (and reported);
+- longer than `max_sample_size` are randomly cropped to it;
+- inside a batch every utterance is randomly cropped to the batch's shortest, so the batch has no
+  padding at all (the CNN's GroupNorm and the attention never see padding). `pad_audio: true` pads
+  to the longest instead and passes a padding mask.
+Crops start on a 320-sample boundary (one 50 Hz frame), so labels are cut at exactly the same offset:
+frame j of the crop is frame k + j of the utterance, and 100 Hz label 2(k + j).
+
+Batches hold at most `batch_seconds` of audio per device (after cropping). They are built from
+utterances sorted by length (ties broken at random each epoch), shuffled with a seed that depends
+only on (seed, epoch), and dealt round-robin to the ranks, so every rank computes the same batch list
+and takes its own share. Cropping offsets and masks come from generators seeded by
+(seed, epoch, batch id): batches are a pure function of their position, which makes resumption exact
+and DataLoader workers harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from labelers.audio import AudioError, load_audio
+from labelers.corpus import open_split
+from labelers.frames import LABEL_LENGTH_TOLERANCE, num_frames
+from labelers.label_store import LabelSet
+
+from .masking import compute_mask
+from .model import IGNORE
+
+FRAME_RATE = 50
+HOP = 320  # samples per 50 Hz frame
+SUPPORTED_RATES = {50: 1, 100: 2}  # label rate -> sub-sampling step to 50 Hz
+
+
+class LabelRateError(ValueError):
+    pass
+
+
+@dataclass
+class DataConfig:
+    """Every field is a `data.<name>` key."""
+
+    data_dir: str = field(default="data/synth", metadata={"help": "corpus folder with {split}.tsv manifests"})
+    train_split: str = field(default="train", metadata={"help": "training split name"})
+    valid_split: str = field(default="valid", metadata={"help": "validation split ('' = none)"})
+    label_dirs: list[str] = field(default_factory=lambda: ["labels/mfcc_km100"],
+                                  metadata={"help": "label folders (labelers.label_store), one head each"})
+    batch_seconds: float = field(default=87.5, metadata={"help": "audio seconds per batch per device"})
+    min_sample_size: int = field(default=32000, metadata={"help": "skip shorter utterances (samples)"})
+    max_sample_size: int = field(default=250000, metadata={"help": "randomly crop longer ones (samples)"})
+    pad_audio: bool = field(default=False, metadata={"help": "pad to the longest in a batch instead of cropping"})
+    normalize: bool = field(default=False, metadata={"help": "zero-mean unit-variance waveforms (large: true)"})
+    num_workers: int = field(default=2, metadata={"help": "DataLoader worker processes"})
+    valid_max_batches: int = field(default=50, metadata={"help": "validation batches per evaluation (0 = all)"})
+
+
+@dataclass
+class Utterance:
+    index: int  # manifest row
+    utt: str
+    path: str
+    num_samples: int
+    labels: list[np.ndarray]  # one per label set, already at 50 Hz
+
+
+def labels_at_50hz(labels: np.ndarray, rate: float, utt: str, num_samples: int, label_dir: str) -> np.ndarray:
+    """Sub-sample 100 Hz labels to the 50 Hz frames (frame t <- label 2t: same centre); check the length."""
+    step = SUPPORTED_RATES.get(int(rate)) if float(rate).is_integer() else None
+    if step is None:
+        raise LabelRateError(
+            f"{label_dir}: label rate {rate} Hz is not supported for HuBERT's 50 Hz frames "
+            f"(use 50 Hz or 100 Hz labels; convert others with the labelers first)"
+        )
+    out = labels[::step]
+    expected = num_frames(num_samples, FRAME_RATE)
+    if abs(len(out) - expected) > LABEL_LENGTH_TOLERANCE:
+        raise LabelRateError(
+            f"{utt}: {len(labels)} labels at {rate} Hz give {len(out)} frames at 50 Hz, but its {num_samples} "
+            f"samples give {expected} (tolerance {LABEL_LENGTH_TOLERANCE}); {label_dir}"
+        )
+    return out
+
+
+def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: int) -> tuple[list[Utterance], list[dict]]:
+    """Utterances of `split` that have every label set and are long enough; plus the skipped ones."""
+    manifest = open_split(data_dir, split).manifest()
+    sets = [LabelSet.open(d) for d in label_dirs]
+    per_set = []
+    for d, ls in zip(label_dirs, sets):
+        if int(ls.label_rate) not in SUPPORTED_RATES or not float(ls.label_rate).is_integer():
+            raise LabelRateError(
+                f"{d}: label rate {ls.label_rate} Hz is not supported for HuBERT's 50 Hz frames "
+                f"(use 50 Hz or 100 Hz labels; convert others with the labelers first)"
+            )
+        per_set.append(ls.read(split, data_dir))
+    utts, skipped = [], []
+    for i in range(len(manifest)):
+        utt, n = manifest.utt_id(i), manifest.num_samples[i]
+        missing = [d for d, labs in zip(label_dirs, per_set) if labs[i] is None]
+        if missing:
+            skipped.append({"utt": utt, "reason": f"no labels in {', '.join(missing)}"})
+            continue
+        if n < min_samples:
+            skipped.append({"utt": utt, "reason": f"{n} samples < min_sample_size {min_samples}"})
+            continue
+        labs = [labels_at_50hz(labs[i], ls.label_rate, utt, n, d) for d, ls, labs in zip(label_dirs, sets, per_set)]
+        utts.append(Utterance(i, utt, manifest.path(i), n, labs))
+    return utts, skipped
+
+
+def make_batches(sizes: np.ndarray, budget: int, crop: bool, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
+    """Bucketed dynamic batches: sort by size (random ties), fill up to `budget` samples, shuffle."""
+    rng = np.random.default_rng((seed, epoch, 0))
+    order = np.lexsort((rng.random(len(sizes)), sizes)) if shuffle else np.argsort(sizes, kind="stable")
+    batches, cur, first = [], [], 0
+    for i in order.tolist():
+        s = int(sizes[i])
+        if cur:
+            # crop: every utterance becomes the shortest (the first, sizes ascend); pad: the longest (this one)
+            per = first if crop else s
+            if per * (len(cur) + 1) > budget:
+                batches.append(cur)
+                cur = []
+        if not cur:
+            first = s
+        cur.append(i)
+    if cur:
+        batches.append(cur)
+    if shuffle:
+        batches = [batches[j] for j in rng.permutation(len(batches))]
+    return batches
+
+
+@dataclass
+class MaskParams:
+    prob: float = 0.8
+    length: int = 10
+    min_masks: int = 2
+
+
+class BatchBuilder(torch.utils.data.Dataset):
+    """Indexed by (epoch, batch id, utterance positions); loads, crops, pads, masks a whole batch."""
+
+    def __init__(self, utts: list[Utterance], cfg: DataConfig, mask: MaskParams, seed: int):
+        self.utts, self.cfg, self.mask, self.seed = utts, cfg, mask, seed
+
+    def __len__(self) -> int:
+        return len(self.utts)
+
+    def __getitem__(self, key: tuple[int, int, list[int]]) -> dict:
+        epoch, batch_id, members = key
+        rng = np.random.default_rng((self.seed, epoch, batch_id, 1))
+        wavs, labs, names, skipped = [], [], [], []
+        for j in members:
+            u = self.utts[j]
+            try:
+                wav = load_audio(u.path)
+            except AudioError as e:
+                skipped.append({"utt": u.utt, "reason": e.reason})
+                continue
+            # The manifest length decided the label check; the decoded audio must agree with it.
+            if abs(len(wav) - u.num_samples) >= HOP:
+                raise ValueError(
+                    f"{u.utt}: audio has {len(wav)} samples but the manifest (and its labels) say {u.num_samples}"
+                )
+            wavs.append(wav[: u.num_samples])
+            labs.append(u.labels)
+            names.append(u.utt)
+        if not wavs:
+            return {"wav": None, "skipped": skipped, "utts": []}
+        lengths = [min(len(w), self.cfg.max_sample_size) for w in wavs]
+        target = max(lengths) if self.cfg.pad_audio else min(lengths)
+        out_len = [min(n, target) for n in lengths]
+        B, S, T = len(wavs), target, num_frames(target, FRAME_RATE)
+        wav_t = torch.zeros(B, S)
+        tgt = [torch.full((B, T), IGNORE, dtype=torch.long) for _ in labs[0]]
+        frame_lengths = torch.zeros(B, dtype=torch.long)
+        for b, (w, ls, n) in enumerate(zip(wavs, labs, out_len)):
+            k = int(rng.integers(0, (len(w) - n) // HOP + 1))  # crop offset in frames
+            piece = w[k * HOP : k * HOP + n]
+            if self.cfg.normalize:
+                piece = (piece - piece.mean()) / np.sqrt(piece.var() + 1e-5)
+            wav_t[b, :n] = torch.from_numpy(np.ascontiguousarray(piece))
+            t_n = num_frames(n, FRAME_RATE)
+            frame_lengths[b] = t_n
+            for i, lab in enumerate(ls):
+                seg = lab[k : k + t_n]
+                tgt[i][b, : len(seg)] = torch.from_numpy(seg)
+        mask = compute_mask(frame_lengths.numpy(), T, self.mask.prob, self.mask.length, self.mask.min_masks, rng)
+        return {
+            "wav": wav_t, "frame_lengths": frame_lengths, "targets": tgt, "mask": torch.from_numpy(mask),
+            "audio_seconds": float(sum(out_len)) / 16000, "utts": names, "skipped": skipped,
+            "padded": self.cfg.pad_audio and len(set(out_len)) > 1,
+        }
+
+
+class EpochBatches(torch.utils.data.Sampler):
+    def __init__(self, keys):
+        self.keys = keys
+
+    def __iter__(self):
+        return iter(self.keys)
+
+    def __len__(self):
+        return len(self.keys)
+
+
+class PretrainData:
+    """The batches of one split for one rank: `loader(epoch, start)` is a DataLoader over them."""
+
+    def __init__(self, cfg: DataConfig, split: str, mask: MaskParams, seed: int, rank: int = 0, world: int = 1,
+                 shuffle: bool = True, pin_memory: bool = False):
+        self.cfg, self.split, self.seed, self.rank, self.world = cfg, split, seed, rank, world
+        self.shuffle, self.pin_memory = shuffle, pin_memory
+        self.utts, self.skipped = load_split(cfg.data_dir, split, cfg.label_dirs, cfg.min_sample_size)
+        if not self.utts:
+            raise ValueError(f"{cfg.data_dir}/{split}: no usable utterances ({len(self.skipped)} skipped)")
+        self.sizes = np.array([min(u.num_samples, cfg.max_sample_size) for u in self.utts])
+        self.budget = int(cfg.batch_seconds * 16000)
+        if self.budget < cfg.min_sample_size:
+            raise ValueError(f"batch_seconds={cfg.batch_seconds} holds less than one min_sample_size utterance")
+        self.builder = BatchBuilder(self.utts, cfg, mask, seed)
+
+    @property
+    def seconds(self) -> float:
+        return float(self.sizes.sum()) / 16000
+
+    def batch_keys(self, epoch: int) -> list[tuple[int, int, list[int]]]:
+        """This rank's (epoch, batch id, members); every rank gets the same number of batches."""
+        batches = make_batches(self.sizes, self.budget, not self.cfg.pad_audio, self.seed, epoch if self.shuffle else 0,
+                               self.shuffle)
+        usable = len(batches) - len(batches) % self.world if len(batches) >= self.world else len(batches)
+        keys = [(epoch, b, batches[b]) for b in range(usable)]
+        return keys[self.rank :: self.world] if len(batches) >= self.world else keys
+
+    def loader(self, epoch: int, start: int = 0, max_batches: int = 0) -> torch.utils.data.DataLoader:
+        keys = self.batch_keys(epoch)[start:]
+        if max_batches:
+            keys = keys[:max_batches]
+        return torch.utils.data.DataLoader(
+            self.builder, sampler=EpochBatches(keys), batch_size=None, num_workers=self.cfg.num_workers,
+            pin_memory=self.pin_memory, generator=torch.Generator(),  # never touch the global RNG
+            persistent_workers=False,
+        )
+

@@ -1,0 +1,86 @@
+"""HuBERT masked prediction as a task for the generic loop (pretrain.loop.run_training)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+
+from labelers.label_store import LabelSet
+
+from .data import DataConfig, MaskParams, PretrainData
+from .model import HubertPretrainModel, ModelConfig
+
+
+class PretrainTask:
+    def __init__(self, data_cfg: DataConfig, model_cfg: ModelConfig, seed: int, accelerator: Accelerator):
+        self.data_cfg, self.model_cfg, self.acc = data_cfg, model_cfg, accelerator
+        self.label_sets = [LabelSet.open(d) for d in data_cfg.label_dirs]
+        mask = MaskParams(model_cfg.mask_prob, model_cfg.mask_length, model_cfg.min_masks)
+        common = dict(rank=accelerator.process_index, world=accelerator.num_processes,
+                      pin_memory=accelerator.device.type == "cuda")
+        self.train = PretrainData(data_cfg, data_cfg.train_split, mask, seed, **common)
+        self.valid = (PretrainData(data_cfg, data_cfg.valid_split, mask, seed + 1, shuffle=False, **common)
+                      if data_cfg.valid_split else None)
+        self.skipped_at_load = len(self.train.skipped) + (len(self.valid.skipped) if self.valid else 0)
+        self.skipped_in_batches: list[dict] = []
+        accelerator.print(
+            f"train: {len(self.train.utts)} utterances, {self.train.seconds / 3600:.2f} h, "
+            f"{len(self.train.batch_keys(0))} batches/epoch/process; skipped {len(self.train.skipped)}"
+            + (f"; valid: {len(self.valid.utts)} utterances" if self.valid else "")
+        )
+
+    def build_model(self) -> HubertPretrainModel:
+        return HubertPretrainModel(self.model_cfg, [ls.num_classes for ls in self.label_sets])
+
+    def train_batches(self, epoch: int, start: int):
+        return self.train.loader(epoch, start)
+
+    def _forward(self, model, batch, with_unmasked=None):
+        dev = self.acc.device
+        wav = batch["wav"].to(dev, non_blocking=True)
+        targets = [t.to(dev, non_blocking=True) for t in batch["targets"]]
+        mask = batch["mask"].to(dev, non_blocking=True)
+        lengths = batch["frame_lengths"].to(dev) if batch["padded"] else None
+        return model(wav, targets, mask, lengths, with_unmasked=with_unmasked)
+
+    def step(self, model, batch):
+        self.skipped_in_batches.extend(batch["skipped"])
+        if batch["wav"] is None:  # every file of the batch failed to load: a zero loss keeps ranks in step
+            zero = sum(p.sum() for p in model.parameters()) * 0.0
+            return zero, {}, 0.0
+        out = self._forward(model, batch)
+        metrics = {k: v for k, v in out.items() if k not in ("loss", "n_masked")}
+        return out["loss"], metrics, batch["audio_seconds"]
+
+    def evaluate(self, model) -> dict:
+        """Validation loss and masked/unmasked accuracy, frame-weighted over all ranks."""
+        if self.valid is None:
+            return {}
+        sums: dict[str, float] = {}
+        for batch in self.valid.loader(0, 0, self.data_cfg.valid_max_batches):
+            if batch["wav"] is None:
+                continue
+            out = self._forward(model, batch, with_unmasked=True)
+            n = float(out["n_masked"])
+            for k, v in out.items():
+                if k != "n_masked":
+                    sums[k] = sums.get(k, 0.0) + float(v) * n
+            sums["_n"] = sums.get("_n", 0.0) + n
+        keys = sorted(set(sums) | {"_n"})
+        t = torch.tensor([sums.get(k, 0.0) for k in keys], dtype=torch.float64, device=self.acc.device)
+        t = self.acc.reduce(t, "sum")
+        tot = dict(zip(keys, t.tolist()))
+        n = tot.pop("_n")
+        return {k: v / n for k, v in tot.items()} if n else {}
+
+    def finish(self, model, out_dir: Path, accelerator: Accelerator) -> dict:
+        from .export import export_run
+
+        skipped = self.train.skipped + (self.valid.skipped if self.valid else []) + self.skipped_in_batches
+        if accelerator.is_main_process:
+            export_run(model, Path(out_dir), [str(d) for d in self.data_cfg.label_dirs], self.data_cfg.normalize)
+            (Path(out_dir) / "skipped.json").write_text(json.dumps(skipped, indent=1))
+        return {"hf_dir": str(Path(out_dir) / "hf"), "skipped_utterances": len(skipped)}

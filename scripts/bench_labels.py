@@ -1,0 +1,328 @@
+"""Benchmark MFCC k-means labeling and k-means peak memory; writes docs/benchmarks.md's labels section.
+
+    PYTHONPATH=. python scripts/bench_labels.py [--data DIR --split train] [--minutes 30] [--threads 1]
+
+1. Labeling throughput, end to end (decode, MFCC, assignment, writing the label store), of
+   `labelers.pipeline.label_corpus` versus the straightforward per-utterance loop of fairseq's
+   `simple_kmeans` scripts (soundfile read -> MfccFeatureReader -> ApplyKmeans -> write a line),
+   both with the same k-means model, measured in the same run.
+2. k-means peak memory (max RSS of a fresh process) versus fitted frames, N and 10 N, for the
+   streaming fit here and for fairseq's in-RAM fit (`learn_kmeans.py`: all sampled features in one
+   array, MiniBatchKMeans.fit). 768-dim features (MFCCs through a fixed random projection, the size
+   of HuBERT Base features) make the memory visible on a small corpus.
+
+Without --data, a corpus of tone "phones" (FLAC, 16 kHz, ~12 s utterances) of --minutes is generated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MARK_BEGIN = "<!-- bench_labels:begin -->"
+MARK_END = "<!-- bench_labels:end -->"
+
+
+def make_tone_corpus(root: Path, minutes: float, seed: int = 0) -> Path:
+    """Utterances of random tone-pair 'phones' (60-150 ms) with silences: cheap, phone-like spectra."""
+    import soundfile as sf
+
+    from labelers.manifest import Manifest, write_manifest
+
+    if (root / "train.tsv").is_file():
+        return root
+    rng = np.random.default_rng(seed)
+    formants = rng.uniform(200, 3500, size=(40, 2))
+    (root / "wav").mkdir(parents=True, exist_ok=True)
+    rel, ns, total = [], [], 0
+    target = minutes * 60 * 16000
+    u = 0
+    while total < target:
+        n = int(rng.uniform(8, 16) * 16000)
+        wav = np.zeros(n, dtype=np.float32)
+        pos = 0
+        while pos < n:
+            dur = int(rng.integers(960, 2400))
+            p = int(rng.integers(0, len(formants) + 4))
+            t = np.arange(min(dur, n - pos)) / 16000
+            if p < len(formants):
+                f1, f2 = formants[p]
+                wav[pos : pos + len(t)] = 0.3 * np.sin(2 * np.pi * f1 * t) + 0.2 * np.sin(2 * np.pi * f2 * t)
+            pos += dur
+        wav += 0.01 * rng.standard_normal(n).astype(np.float32)
+        path = f"wav/{u // 100:03d}/utt{u:05d}.flac"
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(root / path, wav, 16000)
+        rel.append(path)
+        ns.append(n)
+        total += n
+        u += 1
+    write_manifest(root / "train.tsv", Manifest(str(root.resolve()), rel, ns))
+    return root
+
+
+class ProjectedMfcc:
+    """MFCCs through a fixed random 39 -> dim projection: HuBERT-sized features without a model."""
+
+    rate, name = 100, "mfcc-proj"
+
+    def __init__(self, dim: int = 768, seed: int = 0):
+        import torch
+
+        from labelers.features_mfcc import MfccFeatures
+
+        self.dim, self.inner = dim, MfccFeatures()
+        self.proj = torch.from_numpy(np.random.default_rng(seed).standard_normal((39, dim)).astype(np.float32))
+
+    def extract(self, wavs):
+        return [f @ self.proj for f in self.inner.extract(wavs)]
+
+    def describe(self):
+        return {"features": "mfcc x random projection", "dim": self.dim}
+
+
+# ------------------------------------------------------------------ memory children
+
+def child_fit(args) -> None:
+    """Run in a fresh process: one k-means fit, then print peak RSS as JSON."""
+    import resource
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from labelers.audio import load_audio
+    from labelers.corpus import open_split
+    from labelers.kmeans import fit_kmeans, sample_utterances
+
+    feats = ProjectedMfcc(args.dim)
+    t0 = time.perf_counter()
+    if args.mode == "streaming":
+        model = fit_kmeans(feats, args.data, args.split, args.k, args.out, percent=args.percent, n_init=args.n_init,
+                           init_size=args.init_size, progress=False, verbose=False)
+        frames, inertia = model.stats["frames"], model.stats["inertia"]
+    else:  # fairseq learn_kmeans.py: every sampled frame in RAM, then MiniBatchKMeans.fit
+        from sklearn.cluster import MiniBatchKMeans
+
+        m = open_split(args.data, args.split).manifest()
+        rows = sample_utterances(len(m), args.percent, 0)
+        with torch.no_grad():
+            x = np.concatenate([feats.extract([load_audio(m.path(i))])[0].numpy() for i in rows])
+        km = MiniBatchKMeans(n_clusters=args.k, init="k-means++", max_iter=100, batch_size=10000, tol=0.0,
+                             max_no_improvement=100, n_init=args.n_init, init_size=args.init_size,
+                             reassignment_ratio=0.0, random_state=0)
+        km.fit(x)
+        frames, inertia = len(x), -km.score(x) / len(x)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
+    print(json.dumps({"mode": args.mode, "frames": frames, "peak_rss_mib": peak, "inertia": inertia,
+                      "seconds": time.perf_counter() - t0}))
+
+
+def run_child(data, split, mode, percent, k, dim, n_init, init_size, threads, out) -> dict:
+    cmd = [sys.executable, __file__, "--child-fit", "--data", str(data), "--split", split, "--mode", mode,
+           "--percent", str(percent), "--k", str(k), "--dim", str(dim), "--n-init", str(n_init),
+           "--init-size", str(init_size), "--out", str(out)] + (["--threads", str(threads)] if threads else [])
+    res = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    if res.returncode:
+        raise RuntimeError(res.stderr[-3000:])
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ throughput
+
+def fairseq_loop(data: Path, split: str, km_dir: Path, out_path: Path) -> float:
+    """fairseq simple_kmeans, per utterance: sf.read -> MFCC+deltas -> ApplyKmeans (numpy) -> write."""
+    import joblib
+    import soundfile as sf
+    import torch
+
+    from labelers.corpus import open_split
+    from labelers.features_mfcc import mfcc_fairseq
+
+    km = joblib.load(km_dir / "kmeans.joblib")
+    C_np = km.cluster_centers_.transpose()  # ApplyKmeans.__init__
+    Cnorm_np = (C_np**2).sum(0, keepdims=True)
+    m = open_split(data, split).manifest()
+    t0 = time.perf_counter()
+    with open(out_path, "w") as f:
+        for i in range(len(m)):
+            wav, sr = sf.read(m.path(i))
+            with torch.no_grad():
+                x = mfcc_fairseq(wav).numpy()
+            dist = (x**2).sum(1, keepdims=True) - 2 * np.matmul(x, C_np) + Cnorm_np
+            f.write(" ".join(map(str, np.argmin(dist, axis=1).tolist())) + "\n")
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, help="corpus folder (default: a generated tone corpus)")
+    p.add_argument("--split", default="train")
+    p.add_argument("--minutes", type=float, default=30.0, help="size of the generated corpus")
+    p.add_argument("--work", type=Path, default=Path("/tmp/bench_labels"))
+    p.add_argument("--k", type=int, default=100)
+    p.add_argument("--repeats", type=int, default=3, help="alternating timing rounds")
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch default)")
+    p.add_argument("--mem-dim", type=int, default=768)
+    p.add_argument("--mem-percent", type=float, default=0.1, help="N frames = this fraction; 10 N = 10x it")
+    p.add_argument("--n-init", type=int, default=1, help="k-means++ candidates in the memory runs")
+    p.add_argument("--init-size", type=int, default=10000,
+                   help="k-means++ sample in the memory runs (both modes); at most N so N and 10 N compare like for like")
+    p.add_argument("--memory-only", action="store_true",
+                   help="reuse the throughput figures of the last run in --work; redo the memory runs")
+    p.add_argument("--skip-memory", action="store_true")
+    p.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
+    # child mode
+    p.add_argument("--child-fit", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--mode", default="streaming", help=argparse.SUPPRESS)
+    p.add_argument("--percent", type=float, default=0.1, help=argparse.SUPPRESS)
+    p.add_argument("--dim", type=int, default=768, help=argparse.SUPPRESS)
+    p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child_fit:
+        return child_fit(args)
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from labelers.corpus import open_split
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    data = args.data or make_tone_corpus(args.work / "corpus", args.minutes)
+    m = open_split(data, args.split).manifest()
+    hours = m.total_seconds() / 3600
+    print(f"corpus {data}: {len(m)} utterances, {hours * 60:.1f} min")
+
+    if args.memory_only:
+        result = json.loads((args.work / "bench_labels.json").read_text())
+        result.pop("memory", None)
+    else:
+        result = throughput(args, data, m)
+    print(json.dumps(result, indent=2))
+    if not args.skip_memory:
+        mem = []
+        for mode in ("streaming", "fairseq-in-ram"):
+            for pct in (args.mem_percent, min(1.0, args.mem_percent * 10)):
+                r = run_child(data, args.split, mode, pct, args.k, args.mem_dim, args.n_init, args.init_size,
+                              args.threads, args.work / f"km_{mode}_{pct}")
+                r["percent"] = pct
+                print(json.dumps(r))
+                mem.append(r)
+        result["memory"] = mem
+        result["memory_params"] = {"dim": args.mem_dim, "k": args.k, "n_init": args.n_init, "init_size": args.init_size}
+    (args.work / "bench_labels.json").write_text(json.dumps(result, indent=2))
+    if not args.no_docs:
+        write_docs(result, " ".join(["python", "scripts/bench_labels.py"] + sys.argv[1:]))
+
+
+def throughput(args, data, m) -> dict:
+    """Time label_corpus against the fairseq per-utterance loop, alternating, same k-means model."""
+    import shutil
+
+    import torch
+
+    from labelers.features_mfcc import MfccFeatures
+    from labelers.kmeans import KMeansLabeler, fit_kmeans
+    from labelers.label_store import LabelSet
+    from labelers.pipeline import label_corpus
+
+    km_dir = args.work / "km"
+    t = time.perf_counter()
+    model = fit_kmeans(MfccFeatures(), data, args.split, args.k, km_dir, percent=0.1, progress=False, verbose=False)
+    fit_s = time.perf_counter() - t
+    labeler = KMeansLabeler(MfccFeatures(), model, "cpu")
+
+    # Warm caches (page cache, torch kernels) once, then alternate the two sides `--repeats` times:
+    # the machine is shared, so single timings are noisy; report the median and the best.
+    fairseq_loop(data, args.split, km_dir, args.work / "warm.km")
+    out = args.work / "labels"
+    base_times, our_times = [], []
+    for _ in range(args.repeats):
+        base_times.append(fairseq_loop(data, args.split, km_dir, args.work / f"{args.split}.fairseq.km"))
+        shutil.rmtree(out, ignore_errors=True)
+        t = time.perf_counter()
+        label_corpus(labeler, data, [args.split], out, progress=False, verbose=False)
+        our_times.append(time.perf_counter() - t)
+    ours = LabelSet.open(out).read(args.split, data)
+    theirs = [np.array(line.split(), dtype=np.int64) for line in (args.work / f"{args.split}.fairseq.km").read_text().splitlines()]
+    agree = np.mean(np.concatenate([a == b for a, b in zip(ours, theirs)]))
+    audio_s = m.total_seconds()
+    med = lambda xs: float(np.median(xs))  # noqa: E731
+    result = {
+        "machine": f"{os.cpu_count()}-core CPU, {platform.machine()}, torch threads {torch.get_num_threads()}",
+        "corpus": {"path": str(data), "utterances": len(m), "minutes": audio_s / 60},
+        "kmeans_fit_seconds": fit_s,
+        "repeats": args.repeats,
+        "ours": {"seconds": med(our_times), "best_seconds": min(our_times), "realtime": audio_s / med(our_times),
+                 "best_realtime": audio_s / min(our_times), "all": our_times},
+        "fairseq_loop": {"seconds": med(base_times), "best_seconds": min(base_times),
+                         "realtime": audio_s / med(base_times), "best_realtime": audio_s / min(base_times),
+                         "all": base_times},
+        "speedup": med(base_times) / med(our_times),
+        "speedup_best": min(base_times) / min(our_times),
+        "label_agreement": float(agree),
+    }
+    return result
+
+
+def write_docs(r: dict, command: str) -> None:
+    lines = [
+        MARK_BEGIN,
+        "## Labels: MFCC k-means labeling throughput and k-means memory (`scripts/bench_labels.py`)",
+        "",
+        f"Machine: {r['machine']} (the shared 2-core CPU, 24 GiB box; other jobs were running). "
+        f"Command: `PYTHONPATH=. {command}`",
+        f"Corpus: {r['corpus']['utterances']} utterances, {r['corpus']['minutes']:.1f} min, FLAC 16 kHz. K=100.",
+        "",
+        f"| MFCC labeling, end to end (decode, features, assignment, write); {r['repeats']} alternating rounds "
+        "| median wall s | x real time (median) | x real time (best) |",
+        "| --- | ---: | ---: | ---: |",
+        f"| `label_corpus` (this project) | {r['ours']['seconds']:.2f} | {r['ours']['realtime']:.0f} | "
+        f"{r['ours']['best_realtime']:.0f} |",
+        f"| fairseq simple_kmeans per-utterance loop, same run | {r['fairseq_loop']['seconds']:.2f} | "
+        f"{r['fairseq_loop']['realtime']:.0f} | {r['fairseq_loop']['best_realtime']:.0f} |",
+        "",
+        f"Speed-up {r['speedup']:.2f}x (median), {r['speedup_best']:.2f}x (best); frame labels agree with the "
+        f"fairseq loop on {100 * r['label_agreement']:.3f}% of frames. k-means fit (K=100, 10%, n_init 20) "
+        f"{r['kmeans_fit_seconds']:.1f} s.",
+    ]
+    if "memory" in r:
+        mp = r["memory_params"]
+        lines += [
+            "",
+            f"k-means peak memory (max RSS of a fresh process; ~680 MiB of it is importing torch + scikit-learn): "
+            f"{mp['dim']}-dim features (MFCCs through a fixed random projection), K={mp['k']}, fairseq parameters "
+            f"except n_init={mp['n_init']}, init_size={mp['init_size']} in both modes; N = 10% of the corpus, 10 N = all.",
+            "",
+            f"| k-means fit ({mp['dim']}-dim features, K={mp['k']}) | frames | peak RSS MiB | inertia | s |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        for m in r["memory"]:
+            lines.append(f"| {m['mode']} | {m['frames']} | {m['peak_rss_mib']:.0f} | {m['inertia']:.1f} | {m['seconds']:.1f} |")
+    lines.append(MARK_END)
+    block = "\n".join(lines) + "\n"
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.is_file() else "# Benchmarks\n\n"
+    if MARK_BEGIN in text:
+        a, b = text.index(MARK_BEGIN), text.index(MARK_END) + len(MARK_END) + 1
+        text = text[:a] + block + text[b:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text)
+    print(f"updated {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""Training-step throughput: our HuBERT (transformers backbone + pretrain head) vs torchaudio's HuBERTPretrainModel.
+
+    python scripts/bench_pretrain.py --model tiny --batch-seconds 40 --steps 6
+    python scripts/bench_pretrain.py --model base --batch-seconds 87.5 --steps 20 --device cuda --dtype bf16
+
+Both models get the same dimensions (CNN, width, depth, heads, FFN, positional conv, final_dim, classes),
+dropout, feature_grad_mult 0.1, LayerDrop 0 (so both do the same work every step), AdamW, and the same
+padding-free batch (equal-length utterances, as our data loader makes by cropping to the shortest).
+Each timed step = masks + forward + loss + backward + optimizer step; the two models alternate step by
+step in one process. Differences that remain are each implementation's own: torchaudio (like ESPnet's
+recipe with it) projects every frame and builds logits for masked AND unmasked frames; ours only for
+the frames the loss uses, with SDPA attention.
+
+Output JSON: audio seconds per second and peak memory for each, `ratio` = ours / torchaudio (audio-s/s).
+Peak memory: CUDA max_memory_allocated on GPU; on CPU the peak RSS growth of one step in a forked child.
+On GPU also model FLOPs utilisation: MFU = model FLOPs per step / step time / --peak-tflops, with
+model FLOPs = 3 x forward FLOPs (backward = 2 x forward), forward FLOPs counted as 2 x multiply-adds of
+every convolution and matmul: CNN sum(C_in*C_out*k*T_out), feature projection C*D*T, positional conv
+D*(D/groups)*K*T, per layer 4*D^2*T (q,k,v,o) + 2*T^2*D (scores, values) + 2*D*F*T (FFN), head D*final_dim
+and final_dim*classes per frame it scores. (Ours scores masked frames; the FLOPs credited to torchaudio's
+extra unmasked-frame logits are not counted: MFU counts useful model FLOPs only.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pretrain.masking import compute_mask  # noqa: E402
+from pretrain.model import SIZES, HubertPretrainModel, ModelConfig  # noqa: E402
+
+CONV = [(10, 5)] + [(3, 2)] * 4 + [(2, 2)] * 2
+
+
+def ours(size: str, classes: int):
+    cfg = ModelConfig(size=size, layerdrop=0.0)
+    return HubertPretrainModel(cfg, [classes])
+
+
+def torchaudio_model(size: str, classes: int):
+    from torchaudio.models import hubert_pretrain_model
+
+    a = SIZES[size]
+    return hubert_pretrain_model(
+        extractor_mode="group_norm" if a["feat_extract_norm"] == "group" else "layer_norm",
+        extractor_conv_layer_config=[(c, k, s) for c, (k, s) in zip(a["conv_dim"], CONV)],
+        extractor_conv_bias=a["conv_bias"], encoder_embed_dim=a["hidden_size"], encoder_projection_dropout=0.1,
+        encoder_pos_conv_kernel=a["num_conv_pos_embeddings"], encoder_pos_conv_groups=a["num_conv_pos_embedding_groups"],
+        encoder_num_layers=a["num_hidden_layers"], encoder_num_heads=a["num_attention_heads"],
+        encoder_attention_dropout=0.1, encoder_ff_interm_features=a["intermediate_size"],
+        encoder_ff_interm_dropout=0.0, encoder_dropout=0.1, encoder_layer_norm_first=a["do_stable_layer_norm"],
+        encoder_layer_drop=0.0, mask_prob=0.8, mask_selection="static", mask_other=0.0, mask_length=10,
+        no_mask_overlap=False, mask_min_space=1, mask_channel_prob=0.0, mask_channel_selection="static",
+        mask_channel_other=0.0, mask_channel_length=10, no_mask_channel_overlap=False, mask_channel_min_space=1,
+        skip_masked=False, skip_nomask=False, num_classes=classes, final_dim=a["final_dim"], feature_grad_mult=0.1,
+    )
+
+
+def forward_flops(size: str, batch: int, samples: int, scored_frames: int, classes: int) -> float:
+    a = SIZES[size]
+    flops, t, c_in = 0.0, samples, 1
+    for c, (k, s) in zip(a["conv_dim"], CONV):
+        t = (t - k) // s + 1
+        flops += 2 * c_in * c * k * t * batch
+        c_in = c
+    T, D, F_ = t, a["hidden_size"], a["intermediate_size"]
+    n = batch * T
+    flops += 2 * c_in * D * n
+    flops += 2 * D * (D // a["num_conv_pos_embedding_groups"]) * a["num_conv_pos_embeddings"] * n
+    per_layer = 2 * 4 * D * D * n + 2 * 2 * T * T * D * batch + 2 * 2 * D * F_ * n
+    flops += a["num_hidden_layers"] * per_layer
+    flops += 2 * scored_frames * (D * a["final_dim"] + a["final_dim"] * classes)
+    return flops
+
+
+class Runner:
+    def __init__(self, name, model, step_fn, device, dtype):
+        self.name, self.model, self.step_fn = name, model.to(device).train(), step_fn
+        self.opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01)
+        self.device, self.dtype, self.times = device, dtype, []
+
+    def step(self, batch, record=True):
+        sync = torch.cuda.synchronize if self.device.type == "cuda" else (lambda: None)
+        sync()
+        t0 = time.perf_counter()
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32):
+            loss = self.step_fn(self.model, batch)
+        loss.backward()
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        sync()
+        if record:
+            self.times.append(time.perf_counter() - t0)
+        return float(loss.detach())
+
+
+def our_step(model, batch):
+    wav, labels = batch
+    B, T = labels.shape
+    rng = np.random.default_rng(len(model.__dict__))
+    mask = torch.from_numpy(compute_mask([T] * B, T, 0.8, 10, 2, rng)).to(wav.device)
+    return model(wav, [labels], mask)["loss"]
+
+
+def torchaudio_step(model, batch):
+    wav, labels = batch
+    logit_m, logit_u, pen = model(wav, labels)
+    loss = F.cross_entropy(logit_m.float(), torch.zeros(len(logit_m), dtype=torch.long, device=wav.device), reduction="sum")
+    if logit_u is not None:  # torchaudio's recipe always computes it; weight 0 as in HuBERT
+        loss = loss + 0.0 * F.cross_entropy(logit_u.float(), torch.zeros(len(logit_u), dtype=torch.long, device=wav.device), reduction="sum")
+    return loss / len(logit_m) + 10.0 * pen
+
+
+def _rss_kb(field: str) -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_peak_rss_growth(which: str, args) -> float:
+    """Peak RSS growth (MiB) of one steady-state training step, in a fresh process per model.
+
+    (A fresh interpreter, not fork: forking a process whose OpenMP pool is running can deadlock.)
+    """
+    import subprocess
+
+    cmd = [sys.executable, __file__, "--model", args.model, "--batch-seconds", str(args.batch_seconds),
+           "--utt-seconds", str(args.utt_seconds), "--classes", str(args.classes), "--measure-memory", which]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    try:
+        return float(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return float("nan")
+
+
+def _measure_memory(which, make_runner, batch) -> None:
+    runner = make_runner()
+    runner.step(batch, record=False)  # optimizer state exists from here on: measure a steady-state step
+    base = _rss_kb("VmRSS:")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset VmHWM (peak RSS) to the current RSS
+    runner.step(batch, record=False)
+    print((_rss_kb("VmHWM:") - base) / 1024)
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", choices=["tiny", "base", "large"], default="tiny")
+    p.add_argument("--batch-seconds", type=float, default=40.0)
+    p.add_argument("--utt-seconds", type=float, default=5.0, help="length of each utterance in the batch")
+    p.add_argument("--steps", type=int, default=6, help="timed steps per model")
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--classes", type=int, default=100)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32")
+    p.add_argument("--peak-tflops", type=float, default=989.0, help="accelerator peak for MFU (H100 SXM bf16 dense)")
+    p.add_argument("--out", help="also write the JSON here")
+    p.add_argument("--measure-memory", choices=["ours", "torchaudio"], help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    device = torch.device(args.device)
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
+    torch.manual_seed(0)
+    B = max(1, int(round(args.batch_seconds / args.utt_seconds)))
+    S = int(args.utt_seconds * 16000)
+    T = (S - 400) // 320 + 1
+    wav = torch.randn(B, S, device=device)
+    labels = torch.randint(0, args.classes, (B, T), device=device)
+    batch = (wav, labels)
+    audio = B * S / 16000
+
+    makers = {"ours": lambda: Runner("ours", ours(args.model, args.classes), our_step, device, dtype),
+              "torchaudio": lambda: Runner("torchaudio", torchaudio_model(args.model, args.classes), torchaudio_step,
+                                           device, dtype)}
+    if args.measure_memory:
+        return _measure_memory(args.measure_memory, makers[args.measure_memory], batch)
+    runners = {k: m() for k, m in makers.items()}
+    params = {k: sum(p.numel() for p in r.model.parameters()) for k, r in runners.items()}
+    for i in range(args.warmup + args.steps):
+        for r in runners.values():  # alternate step by step
+            r.step(batch, record=i >= args.warmup)
+
+    result = {"model": args.model, "device": args.device, "dtype": args.dtype, "batch": f"{B} x {args.utt_seconds} s",
+              "audio_seconds_per_batch": audio, "steps": args.steps, "threads": torch.get_num_threads(),
+              "torch": torch.__version__}
+    for k, r in runners.items():
+        med = statistics.median(r.times)
+        result[k] = {"audio_s_per_s": audio / med, "step_s_median": med, "params_M": params[k] / 1e6}
+    if device.type == "cuda":
+        for k, m in makers.items():
+            del runners[k]
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+            r = m()
+            r.step(batch, record=False)
+            r.step(batch, record=False)
+            result[k]["peak_mem_GiB"] = torch.cuda.max_memory_allocated() / 2**30
+            del r
+        masked = int(round(B * T * 0.55))
+        fl = 3 * forward_flops(args.model, B, S, masked, args.classes)
+        result["model_tflop_per_step"] = fl / 1e12
+        result["gflop_per_audio_second"] = fl / audio / 1e9
+        for k in makers:
+            result[k]["mfu"] = fl / result[k]["step_s_median"] / (args.peak_tflops * 1e12)
+        result["gpu"] = torch.cuda.get_device_name()
+    else:
+        for k, m in makers.items():
+            result[k]["peak_rss_growth_MiB"] = cpu_peak_rss_growth(k, args)
+    result["ratio"] = result["ours"]["audio_s_per_s"] / result["torchaudio"]["audio_s_per_s"]
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+    return result
+
+
+if __name__ == "__main__":
+    main()
