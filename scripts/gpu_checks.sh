@@ -25,12 +25,12 @@ step() {  # step NAME TIMEOUT CMD...: run with a time limit, log to $OUT/NAME.lo
 
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -lms 500 >"$OUT/smi_pretrain.csv" &
 SMI=$!
-step pretrain_base_bf16 200 python3 scripts/bench_pretrain.py --model base --batch-seconds 87.5 --steps 10 --warmup 3 \
+step pretrain_base_bf16 110 python3 scripts/bench_pretrain.py --model base --batch-seconds 87.5 --steps 10 --warmup 3 \
     --device cuda --dtype bf16 --out "$OUT/pretrain_base_bf16.json"
 kill $SMI
 awk -F', ' '{gsub(/ %/,"",$2); if ($2+0 > 0) {s += $2; n++}} END {if (n) printf "GPU busy samples: %d, mean utilisation %.0f%%\n", n, s/n}' \
     "$OUT/smi_pretrain.csv" | tee -a "$OUT/pretrain_base_bf16.log"
-step asr_labels_gpu 150 python3 scripts/bench_asr_labels.py --device cuda --dtype bf16 --seconds 1200
-step labels_gpu 150 python3 scripts/check_labels_gpu.py --work /tmp/gpu_labels
-step tests_gpu 200 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py
+step asr_labels_gpu 70 python3 scripts/bench_asr_labels.py --device cuda --dtype bf16 --seconds 1200
+step labels_gpu 60 python3 scripts/check_labels_gpu.py --work /tmp/gpu_labels
+step tests_gpu 110 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py
 echo "all GPU checks done"
