@@ -195,13 +195,22 @@ class _FeatureCache:
     def close_writer(self) -> None:
         self._f.close()
         self._mm = np.memmap(self.path, dtype=np.float32, mode="r", shape=(self.rows, self.dim)) if self.rows else None
+        # Random reads: no readahead / fault-around, so only the touched pages come in.
+        self._advise("MADV_RANDOM")
 
-    def take(self, idx: np.ndarray) -> np.ndarray:
-        out = np.asarray(self._mm[np.sort(idx)])
-        # Drop the pages from this process's resident set: memory stays flat however big the cache is.
+    def _advise(self, name: str) -> None:
         raw = getattr(self._mm, "_mmap", None)
-        if raw is not None and hasattr(raw, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-            raw.madvise(mmap.MADV_DONTNEED)
+        if raw is not None and hasattr(raw, "madvise") and hasattr(mmap, name):
+            raw.madvise(getattr(mmap, name))
+
+    def take(self, idx: np.ndarray, group: int = 4096) -> np.ndarray:
+        """Rows `idx` (returned in sorted order), read in groups whose pages are dropped right after:
+        resident memory stays about `group` rows however large the cache file is."""
+        idx = np.sort(idx)
+        out = np.empty((len(idx), self.dim), dtype=np.float32)
+        for s in range(0, len(idx), group):
+            out[s : s + group] = self._mm[idx[s : s + group]]
+            self._advise("MADV_DONTNEED")
         return out
 
     def blocks(self, rows: int):
@@ -277,6 +286,7 @@ def fit_kmeans(
         valid = torch.from_numpy(cache.take(rng.randint(0, n, init_size)))
         best, best_inertia = None, math.inf
         for _ in tqdm(range(n_init), desc="k-means++ init", disable=not progress, file=sys.stderr):
+            sample = None  # free the previous candidate's sample before reading the next
             sample = cache.take(rng.randint(0, n, init_size))
             centers, _ = kmeans_plusplus(sample, n_clusters, random_state=rng)
             c = torch.from_numpy(centers)

@@ -305,9 +305,9 @@ def label_corpus(
         manifest = sp.manifest()
         manifests[split] = manifest
         stamps[split] = {"format": CHUNK_FORMAT, "fingerprint": fingerprint, "manifest_sha256": sp.manifest_sha256()}
-        plan[split] = split_chunks(split, len(manifest), chunk_utterances)
         if existing is not None and existing.info["manifests"].get(split, {}).get("sha256") == stamps[split]["manifest_sha256"]:
-            continue  # already in the finished store
+            continue  # already in the finished store (kept when the new splits are merged in)
+        plan[split] = split_chunks(split, len(manifest), chunk_utterances)
         lo, hi = shard_range(len(plan[split]), num_shards, shard_id)
         mine.extend(plan[split][lo:hi])
 

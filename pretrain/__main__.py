@@ -10,7 +10,11 @@ import sys
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script (`accelerate launch pretrain`, `python pretrain`)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    _here = Path(__file__).resolve().parent
+    # Python put this folder first on sys.path: replace it by the repository root, so that `pretrain`
+    # and `labelers` import as packages and our module names (config, data, ...) shadow nothing.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
+    sys.path.insert(0, str(_here.parent))
     __package__ = "pretrain"
 
 

@@ -19,13 +19,23 @@ from transformers import HubertModel, Wav2Vec2FeatureExtractor
 
 from .model import HubertPretrainModel, ModelConfig
 
+FINETUNE_MASK_PROB = 0.05
+
 
 def export_run(model: HubertPretrainModel, out_dir: Path, label_dirs: list[str], normalize: bool) -> Path:
     hf = out_dir / "hf"
     tmp = out_dir / ".hf.tmp"
     if tmp.exists():
         shutil.rmtree(tmp)
-    model.hubert.save_pretrained(tmp)
+    # Pre-training masks came from pretrain.masking; the exported config gets the usual fine-tuning
+    # SpecAugment rate (as converted fairseq checkpoints): > 0 keeps `masked_spec_embed`, and a
+    # HubertForCTC built from it does not mask 80% of frames by surprise.
+    saved_prob = model.hubert.config.mask_time_prob
+    model.hubert.config.mask_time_prob = FINETUNE_MASK_PROB
+    try:
+        model.hubert.save_pretrained(tmp)
+    finally:
+        model.hubert.config.mask_time_prob = saved_prob
     Wav2Vec2FeatureExtractor(
         feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=normalize,
         return_attention_mask=model.hubert.config.feat_extract_norm == "layer",

@@ -110,7 +110,7 @@ def child_fit(args) -> None:
     t0 = time.perf_counter()
     if args.mode == "streaming":
         model = fit_kmeans(feats, args.data, args.split, args.k, args.out, percent=args.percent, n_init=args.n_init,
-                           progress=False, verbose=False)
+                           init_size=args.init_size, progress=False, verbose=False)
         frames, inertia = model.stats["frames"], model.stats["inertia"]
     else:  # fairseq learn_kmeans.py: every sampled frame in RAM, then MiniBatchKMeans.fit
         from sklearn.cluster import MiniBatchKMeans
@@ -120,7 +120,8 @@ def child_fit(args) -> None:
         with torch.no_grad():
             x = np.concatenate([feats.extract([load_audio(m.path(i))])[0].numpy() for i in rows])
         km = MiniBatchKMeans(n_clusters=args.k, init="k-means++", max_iter=100, batch_size=10000, tol=0.0,
-                             max_no_improvement=100, n_init=args.n_init, reassignment_ratio=0.0, random_state=0)
+                             max_no_improvement=100, n_init=args.n_init, init_size=args.init_size,
+                             reassignment_ratio=0.0, random_state=0)
         km.fit(x)
         frames, inertia = len(x), -km.score(x) / len(x)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
@@ -128,10 +129,10 @@ def child_fit(args) -> None:
                       "seconds": time.perf_counter() - t0}))
 
 
-def run_child(data, split, mode, percent, k, dim, n_init, threads, out) -> dict:
+def run_child(data, split, mode, percent, k, dim, n_init, init_size, threads, out) -> dict:
     cmd = [sys.executable, __file__, "--child-fit", "--data", str(data), "--split", split, "--mode", mode,
            "--percent", str(percent), "--k", str(k), "--dim", str(dim), "--n-init", str(n_init),
-           "--out", str(out)] + (["--threads", str(threads)] if threads else [])
+           "--init-size", str(init_size), "--out", str(out)] + (["--threads", str(threads)] if threads else [])
     res = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     if res.returncode:
         raise RuntimeError(res.stderr[-3000:])
@@ -175,7 +176,11 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch default)")
     p.add_argument("--mem-dim", type=int, default=768)
     p.add_argument("--mem-percent", type=float, default=0.1, help="N frames = this fraction; 10 N = 10x it")
-    p.add_argument("--n-init", type=int, default=3, help="k-means++ candidates in the memory runs")
+    p.add_argument("--n-init", type=int, default=1, help="k-means++ candidates in the memory runs")
+    p.add_argument("--init-size", type=int, default=10000,
+                   help="k-means++ sample in the memory runs (both modes); at most N so N and 10 N compare like for like")
+    p.add_argument("--memory-only", action="store_true",
+                   help="reuse the throughput figures of the last run in --work; redo the memory runs")
     p.add_argument("--skip-memory", action="store_true")
     p.add_argument("--no-docs", action="store_true", help="do not update docs/benchmarks.md")
     # child mode
@@ -193,16 +198,45 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     from labelers.corpus import open_split
-    from labelers.features_mfcc import MfccFeatures
-    from labelers.kmeans import KMeansLabeler, fit_kmeans
-    from labelers.label_store import LabelSet
-    from labelers.pipeline import label_corpus
 
     args.work.mkdir(parents=True, exist_ok=True)
     data = args.data or make_tone_corpus(args.work / "corpus", args.minutes)
     m = open_split(data, args.split).manifest()
     hours = m.total_seconds() / 3600
     print(f"corpus {data}: {len(m)} utterances, {hours * 60:.1f} min")
+
+    if args.memory_only:
+        result = json.loads((args.work / "bench_labels.json").read_text())
+        result.pop("memory", None)
+    else:
+        result = throughput(args, data, m)
+    print(json.dumps(result, indent=2))
+    if not args.skip_memory:
+        mem = []
+        for mode in ("streaming", "fairseq-in-ram"):
+            for pct in (args.mem_percent, min(1.0, args.mem_percent * 10)):
+                r = run_child(data, args.split, mode, pct, args.k, args.mem_dim, args.n_init, args.init_size,
+                              args.threads, args.work / f"km_{mode}_{pct}")
+                r["percent"] = pct
+                print(json.dumps(r))
+                mem.append(r)
+        result["memory"] = mem
+        result["memory_params"] = {"dim": args.mem_dim, "k": args.k, "n_init": args.n_init, "init_size": args.init_size}
+    (args.work / "bench_labels.json").write_text(json.dumps(result, indent=2))
+    if not args.no_docs:
+        write_docs(result, " ".join(["python", "scripts/bench_labels.py"] + sys.argv[1:]))
+
+
+def throughput(args, data, m) -> dict:
+    """Time label_corpus against the fairseq per-utterance loop, alternating, same k-means model."""
+    import shutil
+
+    import torch
+
+    from labelers.features_mfcc import MfccFeatures
+    from labelers.kmeans import KMeansLabeler, fit_kmeans
+    from labelers.label_store import LabelSet
+    from labelers.pipeline import label_corpus
 
     km_dir = args.work / "km"
     t = time.perf_counter()
@@ -212,8 +246,6 @@ def main() -> None:
 
     # Warm caches (page cache, torch kernels) once, then alternate the two sides `--repeats` times:
     # the machine is shared, so single timings are noisy; report the median and the best.
-    import shutil
-
     fairseq_loop(data, args.split, km_dir, args.work / "warm.km")
     out = args.work / "labels"
     base_times, our_times = [], []
@@ -242,20 +274,7 @@ def main() -> None:
         "speedup_best": min(base_times) / min(our_times),
         "label_agreement": float(agree),
     }
-    print(json.dumps(result, indent=2))
-    if not args.skip_memory:
-        mem = []
-        for mode in ("streaming", "fairseq-in-ram"):
-            for pct in (args.mem_percent, min(1.0, args.mem_percent * 10)):
-                r = run_child(data, args.split, mode, pct, args.k, args.mem_dim, args.n_init, args.threads,
-                              args.work / f"km_{mode}_{pct}")
-                r["percent"] = pct
-                print(json.dumps(r))
-                mem.append(r)
-        result["memory"] = mem
-    (args.work / "bench_labels.json").write_text(json.dumps(result, indent=2))
-    if not args.no_docs:
-        write_docs(result, " ".join(["python", "scripts/bench_labels.py"] + sys.argv[1:]))
+    return result
 
 
 def write_docs(r: dict, command: str) -> None:
@@ -280,9 +299,14 @@ def write_docs(r: dict, command: str) -> None:
         f"{r['kmeans_fit_seconds']:.1f} s.",
     ]
     if "memory" in r:
+        mp = r["memory_params"]
         lines += [
             "",
-            "| k-means fit (768-dim features, K=100) | frames | peak RSS MiB | inertia | s |",
+            f"k-means peak memory (max RSS of a fresh process; ~680 MiB of it is importing torch + scikit-learn): "
+            f"{mp['dim']}-dim features (MFCCs through a fixed random projection), K={mp['k']}, fairseq parameters "
+            f"except n_init={mp['n_init']}, init_size={mp['init_size']} in both modes; N = 10% of the corpus, 10 N = all.",
+            "",
+            f"| k-means fit ({mp['dim']}-dim features, K={mp['k']}) | frames | peak RSS MiB | inertia | s |",
             "| --- | ---: | ---: | ---: | ---: |",
         ]
         for m in r["memory"]:

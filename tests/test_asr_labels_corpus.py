@@ -8,6 +8,7 @@ import pytest
 from bootstrap.labels_cli import main as labels_main
 from labelers.asr_labeler import AsrLabeler
 from labelers.ctc_model import CTCModel
+from labelers.features_ctc import default_layer
 from labelers.corpus import open_split
 from labelers.label_store import LabelSet
 from labelers.pipeline import label_corpus
@@ -61,7 +62,11 @@ def test_cli_with_and_without_transcripts_and_quality(synth_corpus, trained_teac
                         "--split", "valid"]) == 0
     q = json.loads((tmp_path / "aligned" / "quality.valid.json").read_text())
     assert 0 < q["pnmi"] <= 1 and q["utterances"] == 3
-    assert '"aligned": 3' in capsys.readouterr().out  # the ASR summary line of the first run
+    # the ASR summary line of the first run: every valid+test utterance aligned with its transcript
+    first = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("  asr: "))
+    counts = json.loads(first[len("  asr: "):])
+    n_utts = sum(len(open_split(synth_corpus, s).manifest()) for s in ("valid", "test"))
+    assert counts["aligned"] == counts["labelled"] == n_utts
 
 
 def test_asr_features_kmeans_route(synth_corpus, trained_teacher, tmp_path):
@@ -71,6 +76,7 @@ def test_asr_features_kmeans_route(synth_corpus, trained_teacher, tmp_path):
                         "--device", "cpu", "--no-progress", "--out", str(out)]) == 0
     ls = LabelSet.open(out)
     assert ls.source == "asr-features" and ls.num_classes == 8 and ls.label_rate == 50
-    assert ls.info["origin"]["features"]["layer"] == 1  # default for a one-block encoder: its output
+    num_layers = CTCModel.load(trained_teacher).num_layers
+    assert ls.info["origin"]["features"]["layer"] == default_layer(num_layers) == max(1, num_layers - 1)
     labels = ls.read("valid", synth_corpus)
     assert all(x is not None for x in labels)

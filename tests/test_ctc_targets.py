@@ -172,3 +172,43 @@ def test_transcript_encoder_lower_case_space_delimiter_and_ltr_lines():
     assert "".join(vocab[i] for i in enc.encode("H I | T H E R E |").ids) == "hi there"
     assert transcript_words("H I | T H E R E |") == "HI THERE"
     assert transcript_words("hi  there") == "hi there"
+
+
+class PieceTokenizer:
+    """A stand-in for a sentencepiece tokenizer: greedy longest match over `▁`-prefixed pieces."""
+
+    all_special_tokens = ["<unk>"]
+    unk_token_id = 1
+
+    def __init__(self, vocab):
+        self.vocab = vocab
+
+    def __call__(self, text, add_special_tokens=False):
+        ids = []
+        for word in text.split():
+            rest = "▁" + word
+            while rest:
+                for n in range(len(rest), 0, -1):
+                    if rest[:n] in self.vocab:
+                        ids.append(self.vocab.index(rest[:n]))
+                        rest = rest[n:]
+                        break
+                else:
+                    ids.append(self.unk_token_id)
+                    rest = rest[1:]
+        return {"input_ids": ids}
+
+
+def test_transcript_encoder_subword_pieces():
+    vocab = ["<blank>", "<unk>", "▁he", "llo", "▁w", "or", "ld", "▁", "q"]
+    enc = TranscriptEncoder(vocab, 0, "▁", tokenizer=PieceTokenizer(vocab))
+    assert not enc.char_mode and enc.case == "lower"
+    e = enc.encode("Hello, World")
+    assert [vocab[i] for i in e.ids] == ["▁he", "llo", "▁w", "or", "ld"]
+    assert e.removed == {",": 1}
+    # characters outside every piece are removed before tokenizing; pieces the tokenizer cannot
+    # match (here "o" and "h" alone) come back as <unk>: dropped and counted
+    e = enc.encode("hello qz")
+    assert [vocab[i] for i in e.ids] == ["▁he", "llo", "▁", "q"] and e.removed == {"z": 1}
+    e = enc.encode("oh")
+    assert [vocab[i] for i in e.ids] == ["▁"] and e.removed == {"<unk>": 2}

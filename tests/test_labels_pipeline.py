@@ -124,6 +124,17 @@ def test_killed_and_resumed_run_is_identical(corpus, km_model, reference, tmp_pa
     assert again["chunks"]["labelled"] == 0 and again["merged"]
 
 
+def test_split_added_to_a_finished_store(corpus, km_model, reference, tmp_path):
+    lab = KMeansLabeler(MfccFeatures(), km_model, "cpu")
+    label_corpus(lab, corpus, ["valid"], tmp_path, chunk_utterances=5, progress=False, verbose=False)
+    s = label_corpus(lab, corpus, ["train"], tmp_path, chunk_utterances=5, progress=False, verbose=False)
+    assert s["merged"] and sorted(LabelSet.open(tmp_path).splits) == ["train", "valid"]
+    for name in ("train.km", "valid.km", "dict.km.txt"):
+        assert (tmp_path / name).read_bytes() == (reference / name).read_bytes()
+    again = label_corpus(lab, corpus, ["train", "valid"], tmp_path, chunk_utterances=5, progress=False, verbose=False)
+    assert again["chunks"]["labelled"] == 0 and again["merged"]
+
+
 def test_other_labeler_refused_without_overwrite(corpus, reference, tmp_path):
     shutil.copytree(reference, tmp_path / "l")
     other = KMeansLabeler(MfccFeatures(), KMeansModel.load(LabelSet.open(reference).info["origin"]["kmeans"]["path"]), "cpu")

@@ -153,6 +153,7 @@ def test_export_loads_with_from_pretrained_and_same_hidden_states(tmp_path):
     model = HubertPretrainModel(ModelConfig(**SMALL), [5, 3]).eval()
     export_run(model, tmp_path, ["a", "b"], normalize=False)
     hf = HubertModel.from_pretrained(tmp_path / "hf").eval()
+    assert hf.config.mask_time_prob == 0.05 and torch.equal(hf.masked_spec_embed, model.hubert.masked_spec_embed)
     wav = torch.randn(2, 6400)
     with torch.no_grad():
         ref = model.hubert(wav, output_hidden_states=True)

@@ -107,3 +107,35 @@ def test_interrupted_run_resumes_to_identical_weights(tones, tmp_path, capsys, m
         assert torch.equal(a[k], b[k]), k
     log = [json.loads(x)["step"] for x in (tmp_path / "b" / "train_log.jsonl").read_text().splitlines()]
     assert log.count(8) == 1 and log[-1] == steps
+
+
+def test_mfcc_kmeans_route_on_synth_corpus(synth_corpus, tmp_path):
+    """The real first-iteration route: MFCC k-means labels (100 Hz) from the labelers pipeline -> pre-training.
+
+    On ~70 s of synthetic speech a few dozen updates learn the label prior and start using the audio;
+    masked accuracy well above chance needs longer runs (docs/pretrain.md), which the tone corpus shows fast.
+    """
+    import math
+
+    from labelers.features_mfcc import MfccFeatures
+    from labelers.kmeans import KMeansLabeler, fit_kmeans
+    from labelers.label_store import LabelSet
+    from labelers.pipeline import label_corpus
+
+    k = 8
+    km = fit_kmeans(MfccFeatures(), synth_corpus, "train", k, tmp_path / "km", percent=1.0, n_init=2, max_iter=20,
+                    progress=False, verbose=False)
+    label_corpus(KMeansLabeler(MfccFeatures(), km, "cpu"), synth_corpus, ["train", "valid"], tmp_path / "labels",
+                 progress=False, verbose=False)
+    assert LabelSet.open(tmp_path / "labels").label_rate == 100
+    out = tmp_path / "run"
+    summary = main(["--config", str(ROOT / "conf/pretrain/tiny.yaml"), f"data.data_dir={synth_corpus}",
+                    f"data.label_dirs=[{tmp_path / 'labels'}]", "data.batch_seconds=6", "data.num_workers=0",
+                    f"loop.output_dir={out}", "loop.max_steps=30", "loop.trackers=", "loop.log_every=5",
+                    "loop.lr=3e-3", "loop.warmup_steps=5", "loop.eval_every=0", "loop.save_every=1000",
+                    "model.feature_grad_mult=1.0", *MICRO])
+    train = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines() if '"train"' in x]
+    assert train[-1]["loss_m"] < train[0]["loss_m"] - 0.3
+    assert train[-1]["loss_m"] < math.log(k)  # better than a uniform guess
+    assert {"loss_m", "acc_m", "acc_u"} <= set(summary["validation"])
+    assert HubertModel.from_pretrained(out / "hf").config.num_hidden_layers == 2
