@@ -78,3 +78,14 @@ def tiny_hubert(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("hubert") / "hf"
     HubertModel(config).save_pretrained(out)
     return out
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Every model in the suite is tiny: on a shared 2-core machine, intra-op threads only contend."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -29,7 +29,6 @@ def tone_utterance(rng: np.random.Generator, seconds: float) -> tuple[np.ndarray
         cls[pos : pos + d] = k
         pos += d
         k = (k + 1) % K
-    t = np.arange(n) / 16000
     freq = np.asarray(FREQS)[cls]
     phase = 2 * np.pi * np.cumsum(freq) / 16000
     wav = 0.3 * np.sin(phase) + 0.01 * rng.standard_normal(n)

@@ -5,22 +5,10 @@ import json
 
 import numpy as np
 import pytest
-import torch
-from threadpoolctl import threadpool_limits
 
 from bootstrap.evaluation.layers import parse_layers
 from bootstrap.evaluation.phones import phones_at_rate
 from bootstrap.evaluation.probe import train_linear_probe
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models and k-means on a shared 2-core machine: extra threads only contend.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(n)
 
 
 def test_phones_follow_the_frame_centres():

@@ -20,15 +20,6 @@ from labelers.quality import label_set_quality, measure_quality, quality_from_jo
 from phone_corpus import make_phone_corpus
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny torch ops on a shared 2-core machine: intra-op threads only contend.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     return make_phone_corpus(tmp_path_factory.mktemp("phones") / "data", seed=1)
@@ -83,8 +74,8 @@ def test_quality_matches_hand_computed_joint_counts():
 
 
 def test_kmeans_labels_beat_random_on_phone_corpus(corpus, tmp_path):
-    model = fit_kmeans(MfccFeatures(), corpus, "train", 16, tmp_path / "km", percent=1.0, n_init=3,
-                       max_iter=30, progress=False, verbose=False)
+    fit_kmeans(MfccFeatures(), corpus, "train", 16, tmp_path / "km", percent=1.0, n_init=3,
+               max_iter=30, progress=False, verbose=False)
     stats = json.loads((tmp_path / "km" / "kmeans.json").read_text())
     assert stats["frames"] > 1000 and stats["inertia"] > 0 and stats["n_clusters"] == 16
     assert stats["params"]["batch_size"] == 10000 and stats["params"]["reassignment_ratio"] == 0.0

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-import torch
 
 from labelers.features_mfcc import MfccFeatures
 from labelers.kmeans import KMeansLabeler, fit_kmeans
 from labelers.label_store import LabelSet
 from labelers.pipeline import label_corpus
 from labelers.quality import label_set_quality, measure_quality
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def test_mfcc_kmeans_pnmi_beats_random_on_synth_corpus(synth_corpus, tmp_path):

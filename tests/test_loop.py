@@ -23,15 +23,6 @@ sys.path.insert(0, str(ROOT))
 from pretrain.loop import LoopConfig, accumulation_steps, list_checkpoints, make_scheduler, run_training  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one intra-op thread avoids OpenMP spin-waiting on a shared, loaded CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 class _ToyData(torch.utils.data.Dataset):
     def __init__(self, epoch: int, seed: int):
         self.epoch, self.seed = epoch, seed

@@ -14,14 +14,6 @@ from pretrain.export import export_run, load_pretrain_model
 from pretrain.masking import compute_mask
 from pretrain.model import IGNORE, HubertPretrainModel, ModelConfig
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one intra-op thread avoids OpenMP spin-waiting on a shared, loaded CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 SMALL = dict(size="tiny", hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
              conv_dim=[16] * 7, final_dim=8, layerdrop=0.0)

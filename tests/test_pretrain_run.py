@@ -11,22 +11,12 @@ from safetensors.torch import load_file
 from transformers import HubertModel
 
 from pretrain.__main__ import main
-from pretrain.model import HubertPretrainModel
 from pretrain.export import load_pretrain_model
 from pretrain_helpers import K, make_tone_corpus, write_tone_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 MICRO = ["model.hidden_size=48", "model.num_hidden_layers=2", "model.num_attention_heads=4",
          "model.intermediate_size=96", "model.conv_dim=[32,32,32,32,32,32,32]", "model.final_dim=32"]
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These runs are tiny: one intra-op thread avoids OpenMP spin-waiting on a shared, loaded CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,6 @@ from pretrain.ctc_metrics import ErrorCounter
 from pretrain.ctc_vocab import letters_to_text
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny models on a shared 2-core machine: intra-op threads only contend.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _train_losses(folder):
     rows = [json.loads(line) for line in (folder / "train_log.jsonl").read_text().splitlines() if line.strip()]
     return [r["loss"] for r in rows if r.get("split") == "train"]

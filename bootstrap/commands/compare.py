@@ -7,12 +7,12 @@ from pathlib import Path
 from .run import add_experiment_arguments, load
 
 
-def compare(exp, out_dir: Path | None = None):
+def compare(exp, out_dir: Path | None = None, only: str | None = None):
     """Run (or reuse) every stage, then write report.md, comparison.json and the figures."""
     from bootstrap.pipeline.runner import run_experiment
     from bootstrap.report.markdown import comparison_table, write_comparison
 
-    records = run_experiment(exp)
+    records = run_experiment(exp, only=only.split(",") if only else None)
     report, comparison = write_comparison(exp, records, out_dir or exp.workdir / "report")
     print()
     print(comparison_table(comparison))
@@ -21,7 +21,7 @@ def compare(exp, out_dir: Path | None = None):
 
 
 def run(args) -> int:
-    compare(load(args), Path(args.out) if args.out else None)
+    compare(load(args), Path(args.out) if args.out else None, args.only)
     return 0
 
 

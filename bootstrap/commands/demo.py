@@ -7,6 +7,8 @@ from pathlib import Path
 
 from labelers.summary import format_summary, summarize_corpus
 
+from .run import add_experiment_arguments, load
+
 DEMO_EXPERIMENT = Path(__file__).resolve().parents[2] / "conf" / "experiments" / "compare_sources.yaml"
 
 
@@ -19,13 +21,10 @@ def print_corpus_summary(data_dir, file=None) -> dict:
 
 def run(args) -> int:
     from bootstrap.commands.compare import compare
-    from bootstrap.pipeline.experiment import load_experiment
     from bootstrap.pipeline.runner import prepare_corpus
     from labelers.synth.espeak import SynthUnavailableError
 
-    exp = load_experiment(args.config, args.overrides)
-    if args.workdir:
-        exp.workdir = Path(args.workdir)
+    exp = load(args)
     try:
         data_dir, _ = prepare_corpus(exp)
     except SynthUnavailableError as e:
@@ -34,7 +33,7 @@ def run(args) -> int:
     print_corpus_summary(data_dir)
     if args.corpus_only:
         return 0
-    compare(exp)
+    compare(exp, only=args.only)
     return 0
 
 
@@ -44,8 +43,6 @@ def register(sub) -> None:
                        "experiment: MFCC k-means -> 2 pre-training iterations versus a CTC teacher's targets -> "
                        "1 iteration, with label quality, per-layer probes and CER after fine-tuning. Prints the "
                        "comparison table and the path of report.md. Finished stages are reused on a rerun.")
-    p.add_argument("--config", default=str(DEMO_EXPERIMENT), help="experiment YAML (default: %(default)s)")
-    p.add_argument("--workdir", help="where stage folders go (default: the experiment's workdir)")
+    add_experiment_arguments(p, default_config=str(DEMO_EXPERIMENT))
     p.add_argument("--corpus-only", action="store_true", help="only build and describe the corpus")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="override experiment keys")
     p.set_defaults(func=run)
