@@ -31,7 +31,7 @@ def run(params: dict, ctx, folder: Path) -> dict:
         quality = label_set_quality(label_dir, ctx.data_dir, valid)
         write_quality(quality, folder / "quality.json")
         print(format_quality(quality))
-        result["quality"] = quality
+        result["quality"] = {k: v for k, v in quality.items() if not k.startswith("_")}  # as in quality.json
     if (folder / "summary.json").is_file():
         result["summary"] = read_json(folder / "summary.json")
     return result
