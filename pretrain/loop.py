@@ -319,10 +319,11 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
             )
             log.write(rec)
             accelerator.log({f"train/{k}": v for k, v in rec.items() if isinstance(v, (int, float))}, step=state.step)
-            bar.set_postfix(
-                loss=f"{rec['loss']:.3f}", acc_m=f"{rec.get('acc_m', float('nan')):.3f}", lr=f"{rec['lr']:.2e}",
-                audio_h=f"{rec['audio_hours']:.2f}", aps=f"{rec['audio_s_per_s']:.0f}",
-            )
+            shown = {"loss": f"{rec['loss']:.3f}"}
+            if "acc_m" in rec:  # the task's own accuracy (HuBERT's masked accuracy; CTC has none)
+                shown["acc_m"] = f"{rec['acc_m']:.3f}"
+            bar.set_postfix(**shown, lr=f"{rec['lr']:.2e}", audio_h=f"{rec['audio_hours']:.2f}",
+                            aps=f"{rec['audio_s_per_s']:.0f}")
             sums, count, window_audio, window_start = {}, 0, 0.0, time.perf_counter()
         bar.update(1)
 

@@ -36,6 +36,10 @@ def plot_layers(result: dict, png: Path) -> Path:
         b.plot(x, [r[key] for r in rows], style, label=key.replace("_", " "))
     b.set(xlabel="layer", ylabel="score", title=f"k-means (K={k}) vs reference phones", ylim=(0, 1))
     b.legend(fontsize=8)
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (a, b):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ft = result.get("finetune")
     if ft and ft.get("cer") is not None:
         fig.suptitle(f"{Path(result['model']).name}: CER after CTC fine-tuning {100 * ft['cer']:.1f}%", fontsize=10)

@@ -69,7 +69,10 @@ def layers_figure(evaluations: list[dict], path: Path) -> Path | None:
     a.axhline(evaluations[0]["chance_accuracy"], color="grey", ls=":", label="majority phone")
     a.set(xlabel="layer", ylabel="frame phone accuracy", title="Linear phone probe per layer", ylim=(0, 1))
     b.set(xlabel="layer", ylabel="PNMI", title="k-means PNMI per layer", ylim=(0, 1))
+    from matplotlib.ticker import MaxNLocator
+
     for ax in (a, b):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     return _save(fig, path)

@@ -1,0 +1,129 @@
+"""The stage pipeline and the comparison report on a small corpus: caching, resuming, every report section."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bootstrap.commands.compare import compare
+from bootstrap.pipeline import runner
+from bootstrap.pipeline.experiment import ExperimentError, load_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+MICRO_PRETRAIN = {"model.hidden_size": 48, "model.num_hidden_layers": 2, "model.num_attention_heads": 4,
+                  "model.intermediate_size": 96, "model.conv_dim": [32] * 7, "model.final_dim": 32,
+                  "loop.max_steps": 12, "loop.eval_every": 6, "loop.save_every": 6, "loop.log_every": 3,
+                  "loop.trackers": "", "data.num_workers": 0, "data.batch_seconds": 12}
+KMEANS = {"n_clusters": 8, "percent": 1.0, "n_init": 1, "max_iter": 10}
+EVAL = {"k": 8, "probe_epochs": 2, "finetune": True, "finetune_overrides": {"loop.max_steps": 4, "loop.eval_every": 0}}
+
+
+def write_experiment(path: Path, corpus: Path, teacher: Path, workdir: Path) -> Path:
+    pretrain = {"kind": "pretrain", "config": str(ROOT / "conf/pretrain/tiny.yaml"), "overrides": MICRO_PRETRAIN}
+    spec = {
+        "name": "mini", "workdir": str(workdir), "corpus": {"path": str(corpus)},
+        "stages": {
+            "mfcc_km": {"kind": "labels", "source": "mfcc", **KMEANS},
+            "asr_hold": {"kind": "labels", "source": "asr", "model": str(teacher), "blank": "hold"},
+            "it1_mfcc": {**pretrain, "labels": ["mfcc_km"]},
+            "it1_asr": {**pretrain, "labels": ["asr_hold"]},
+            "eval_mfcc": {"kind": "evaluate", "model": "it1_mfcc", **EVAL},
+            "eval_asr": {"kind": "evaluate", "model": "it1_asr", **EVAL},
+        },
+        "compare": {"routes": {"asr": "eval_asr", "classic": "eval_mfcc"}},
+    }
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished(synth_corpus, trained_teacher, tmp_path_factory):
+    """A finished comparison, then its rerun's log lines (the rerun must do no work)."""
+    root = tmp_path_factory.mktemp("pipeline")
+    exp_path = write_experiment(root / "mini.yaml", synth_corpus, trained_teacher, root / "work")
+    exp = load_experiment(exp_path)
+    report, comparison = compare(exp)
+    stamps = {p: p.stat().st_mtime_ns for p in (root / "work").glob("*/stage.json")}
+    lines: list[str] = []
+    runner.run_experiment(load_experiment(exp_path), log=lines.append)
+    return {"root": root, "exp_path": exp_path, "report": report, "comparison": comparison, "stamps": stamps,
+            "rerun_log": lines}
+
+
+def test_report_has_every_section_with_numbers(finished):
+    text = finished["report"].read_text()
+    for heading in ("## 1. Label quality", "## 3. Pre-training", "## 4. Per-layer probe accuracy and PNMI",
+                    "## 5. CER after CTC fine-tuning", "## 6. The question", "## Summary table"):
+        assert heading in text, heading
+    c = finished["comparison"]
+    assert {r["stage"] for r in c["label_quality"]} == {"mfcc_km", "asr_hold"}
+    for r in c["label_quality"]:
+        assert 0 < r["pnmi"] <= 1 and 0 < r["phone_purity"] <= 1 and f"| {r['stage']} |" in text
+    assert {p["stage"] for p in c["pretraining"]} == {"it1_mfcc", "it1_asr"}
+    assert all(p["updates"] == 12 and p["valid_curve"] for p in c["pretraining"])
+    for e in c["evaluations"]:
+        assert len(e["layers"]) == 3  # hidden states 0..2 of the 2-layer model
+        assert all(0 <= r["probe_accuracy"] <= 1 and 0 <= r["pnmi"] <= 1 for r in e["layers"])
+        assert e["cer"] is not None and e["cer"] >= 0
+    assert c["verdict"]["answer"] in ("yes", "partly", "no")
+    assert f"Answer on this run: {c['verdict']['answer']}" in text
+    # the numbers in the report are the run's own: the label-quality PNMI printed matches the stage's quality.json
+    stage_dir = next(finished["root"].glob("work/mfcc_km-*"))
+    q = json.loads((stage_dir / "quality.json").read_text())
+    assert f"{q['pnmi']:.3f}" in text
+    for png in ("label_quality.png", "pretrain_curves.png", "layers.png"):
+        assert (finished["report"].parent / png).stat().st_size > 5000
+
+
+def test_rerun_does_no_work(finished):
+    assert len(finished["rerun_log"]) == 6 and all("done earlier" in line for line in finished["rerun_log"])
+    for path, mtime in finished["stamps"].items():
+        assert path.stat().st_mtime_ns == mtime
+
+
+def test_changed_setting_reruns_that_stage_and_its_dependents_only(finished):
+    lines: list[str] = []
+    exp = load_experiment(finished["exp_path"], ["stages.asr_hold.blank=nearest"])
+    runner.run_experiment(exp, only=["it1_asr"], log=lines.append)
+    started = [line.split("]")[0][1:] for line in lines if "starting" in line]
+    skipped = [line.split("]")[0][1:] for line in lines if "done earlier" in line]
+    assert started == ["asr_hold", "it1_asr"] and skipped == []
+
+
+def test_killed_run_continues_where_it_stopped(synth_corpus, trained_teacher, tmp_path, monkeypatch):
+    exp_path = write_experiment(tmp_path / "mini.yaml", synth_corpus, trained_teacher, tmp_path / "work")
+    from bootstrap.pipeline import stage_pretrain
+
+    real_run = stage_pretrain.run
+
+    class Killed(Exception):
+        pass
+
+    def killed(params, ctx, folder):
+        raise Killed  # as if the job were stopped in the first pre-training stage
+
+    monkeypatch.setattr(stage_pretrain, "run", killed)
+    with pytest.raises(Killed):
+        runner.run_experiment(load_experiment(exp_path), only=["it1_mfcc"], log=lambda _: None)
+    unfinished = next((tmp_path / "work").glob("it1_mfcc-*"))
+    assert not (unfinished / "stage.json").exists()
+    monkeypatch.setattr(stage_pretrain, "run", real_run)
+    lines: list[str] = []
+    records = runner.run_experiment(load_experiment(exp_path), only=["it1_mfcc"], log=lines.append)
+    assert any(line.startswith("[mfcc_km] done earlier") for line in lines)
+    assert any(line.startswith("[it1_mfcc] resuming") for line in lines)
+    assert Path(records["it1_mfcc"]["result"]["path"]).is_dir()
+
+
+def test_experiment_errors_name_the_problem(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"name": "x", "corpus": {"path": "d"},
+                                   "stages": {"it1": {"kind": "pretrain", "labels": ["missing"]}}}))
+    with pytest.raises(ExperimentError, match="'it1' refers to 'missing'"):
+        load_experiment(bad)
+    bad.write_text(yaml.safe_dump({"name": "x", "corpus": {"path": "d"}, "stages": {"s": {"kind": "train"}}}))
+    with pytest.raises(ExperimentError, match="stage 's' has kind 'train'"):
+        load_experiment(bad)
