@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "asr"
+from .train_asr import CONF_DIR
 
 
 def register(sub) -> None:
