@@ -6,6 +6,8 @@ hop = 16000 / rate: HuBERT's CNN gives this at 50 Hz (hop 320), Kaldi MFCCs at 1
 
 from __future__ import annotations
 
+import numpy as np
+
 SAMPLE_RATE = 16000
 WINDOW = 400  # 25 ms
 LABEL_LENGTH_TOLERANCE = 1  # frames; a larger disagreement is an error naming the utterance
@@ -23,3 +25,12 @@ def num_frames(num_samples: int, rate: float = 50) -> int:
     if num_samples < WINDOW:
         return 0
     return (num_samples - WINDOW) // hop_for_rate(rate) + 1
+
+
+def nearest_frames(num_out: int, out_rate: float, in_rate: float) -> np.ndarray:
+    """For each of `num_out` frames at `out_rate`, the index of the `in_rate` frame whose centre is
+    nearest (ties go to the earlier frame). Every rate's first frame is centred at half a window
+    (200 samples), so frame u at `out_rate` lies u * in_rate / out_rate input frames in.
+    Callers clip the result to their sequence length."""
+    x = np.arange(num_out) * (in_rate / out_rate)
+    return np.maximum(np.ceil(x - 0.5), 0).astype(np.int64)

@@ -24,6 +24,7 @@ import numpy as np
 
 from .atomic import write_json
 from .corpus import PHONE_RATE, open_split
+from .frames import nearest_frames
 from .label_store import LabelSet
 
 EPS = 1e-8  # fairseq's log floor
@@ -65,17 +66,11 @@ def quality_from_joint(counts: np.ndarray) -> dict:
 
 
 def to_phone_rate(labels: np.ndarray, label_rate: float, phone_rate: float = PHONE_RATE) -> np.ndarray:
-    """Labels resampled to the phone rate by repetition (lower rate) or subsampling (higher rate)."""
-    if label_rate == phone_rate:
+    """Labels at the phone rate: each phone frame takes the label whose frame centre is nearest."""
+    if label_rate == phone_rate or len(labels) == 0:
         return labels
-    up = phone_rate / label_rate
-    if abs(up - round(up)) < 1e-9:
-        return np.repeat(labels, int(round(up)))
-    down = label_rate / phone_rate
-    if abs(down - round(down)) < 1e-9:
-        k = int(round(down))
-        return labels[k // 2 :: k]  # the label nearest each phone frame's centre
-    raise ValueError(f"label rate {label_rate} Hz and phone rate {phone_rate} Hz are not integer multiples")
+    n = int(round(len(labels) * phone_rate / label_rate))
+    return labels[np.minimum(nearest_frames(n, phone_rate, label_rate), len(labels) - 1)]
 
 
 def mean_run_length(seqs) -> float:

@@ -163,11 +163,12 @@ class BatchBuilder(torch.utils.data.Dataset):
             except AudioError as e:
                 skipped.append({"utt": u.utt, "reason": e.reason})
                 continue
-            # The manifest length decided the label check; the decoded audio must agree with it.
+            # The manifest length decided the label check; audio that disagrees (a file replaced since the
+            # manifest was made) cannot be trusted to match its labels: skip it, recorded, never misalign.
             if abs(len(wav) - u.num_samples) >= HOP:
-                raise ValueError(
-                    f"{u.utt}: audio has {len(wav)} samples but the manifest (and its labels) say {u.num_samples}"
-                )
+                skipped.append({"utt": u.utt, "reason": f"audio has {len(wav)} samples but the manifest (and its "
+                                f"labels) say {u.num_samples}"})
+                continue
             wavs.append(wav[: u.num_samples])
             labs.append(u.labels)
             names.append(u.utt)

@@ -37,6 +37,8 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
+from labelers.atomic import write_text
+
 CHECKPOINT_DIR = "checkpoints"
 LOG_FILE = "train_log.jsonl"
 
@@ -196,10 +198,10 @@ class JsonlLog:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         if resume_step is None:
-            path.write_text("")
+            write_text(path, "")
         elif path.exists():
             keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= resume_step]
-            path.write_text("".join(ln + "\n" for ln in keep))
+            write_text(path, "".join(ln + "\n" for ln in keep))
 
     def write(self, record: dict) -> None:
         if self.enabled:
@@ -263,7 +265,7 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
     log = JsonlLog(out_dir / LOG_FILE, accelerator.is_main_process, state.step if resume_from else None)
     if accelerator.is_main_process and run_config is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "config.json").write_text(json.dumps(run_config, indent=2, default=str))
+        write_text(out_dir / "config.json", json.dumps(run_config, indent=2, default=str))
     if accelerator.trackers == [] and cfg.trackers:
         flat = {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in asdict(cfg).items()}
         accelerator.init_trackers("run", config=flat)
@@ -347,7 +349,7 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
         from .curves import plot_log
 
         plot_log(out_dir / LOG_FILE, out_dir / "curves.png")
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+        write_text(out_dir / "summary.json", json.dumps(summary, indent=2, default=str))
     accelerator.end_training()
     return summary
 

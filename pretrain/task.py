@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 from accelerate import Accelerator
+from accelerate.utils import gather_object
 
+from labelers.atomic import write_json
 from labelers.label_store import LabelSet
 
 from .data import DataConfig, MaskParams, PretrainData
@@ -69,7 +70,8 @@ class PretrainTask:
                 if k != "n_masked":
                     sums[k] = sums.get(k, 0.0) + float(v) * n
             sums["_n"] = sums.get("_n", 0.0) + n
-        keys = sorted(set(sums) | {"_n"})
+        # every rank reduces the same keys, also a rank whose batches all failed to load
+        keys = sorted(set().union(*gather_object([tuple(sorted(set(sums) | {"_n"}))])))
         t = torch.tensor([sums.get(k, 0.0) for k in keys], dtype=torch.float64, device=self.acc.device)
         t = self.acc.reduce(t, "sum")
         tot = dict(zip(keys, t.tolist()))
@@ -79,8 +81,10 @@ class PretrainTask:
     def finish(self, model, out_dir: Path, accelerator: Accelerator) -> dict:
         from .export import export_run
 
-        skipped = self.train.skipped + (self.valid.skipped if self.valid else []) + self.skipped_in_batches
+        # A file that fails to load fails every epoch and on every rank that draws it: one entry per utterance.
+        in_batches = {s["utt"]: s for s in gather_object(self.skipped_in_batches)}
+        skipped = self.train.skipped + (self.valid.skipped if self.valid else []) + list(in_batches.values())
         if accelerator.is_main_process:
             export_run(model, Path(out_dir), [str(d) for d in self.data_cfg.label_dirs], self.data_cfg.normalize)
-            (Path(out_dir) / "skipped.json").write_text(json.dumps(skipped, indent=1))
+            write_json(Path(out_dir) / "skipped.json", skipped)
         return {"hf_dir": str(Path(out_dir) / "hf"), "skipped_utterances": len(skipped)}

@@ -70,7 +70,12 @@ def test_quality_matches_hand_computed_joint_counts():
     assert q2["label_segment_frames"] == pytest.approx(10 / 3)
     with pytest.raises(ValueError, match="utt7"):
         measure_quality([np.zeros(3, dtype=int)], phones, 50, 3, utt_names=["utt7"])
-    assert list(to_phone_rate(np.array([1, 2, 3, 4]), 200)) == [2, 4]
+    # 200 Hz label frame 2u is centred exactly where 100 Hz phone frame u is
+    assert list(to_phone_rate(np.array([1, 2, 3, 4]), 200)) == [1, 3]
+    # 50 Hz -> 100 Hz repeats each label twice (the odd phone frames are ties: the earlier label)
+    assert list(to_phone_rate(np.array([5, 6, 7]), 50)) == [5, 5, 6, 6, 7, 7]
+    # 25 Hz (hop 640): phone frame 4t+3 (centre 640t+680) is nearer label t+1 (640t+840) than t
+    assert list(to_phone_rate(np.array([1, 2]), 25)) == [1, 1, 1, 2, 2, 2, 2, 2]
 
 
 def test_kmeans_labels_beat_random_on_phone_corpus(corpus, tmp_path):

@@ -127,3 +127,20 @@ def test_experiment_errors_name_the_problem(tmp_path):
     bad.write_text(yaml.safe_dump({"name": "x", "corpus": {"path": "d"}, "stages": {"s": {"kind": "train"}}}))
     with pytest.raises(ExperimentError, match="stage 's' has kind 'train'"):
         load_experiment(bad)
+
+
+def test_stage_key_follows_config_contents_splits_and_init(tmp_path):
+    from bootstrap.pipeline.cache import stage_key
+
+    conf = tmp_path / "asr.yaml"
+    conf.write_text("loop: {max_steps: 10}\n")
+    key = stage_key("train_asr", {"config": str(conf)}, {"splits": "a"})
+    assert stage_key("train_asr", {"config": str(conf)}, {"splits": "a"}) == key
+    assert stage_key("train_asr", {"config": str(conf)}, {"splits": "b"}) != key
+    conf.write_text("loop: {max_steps: 20}\n")  # same path, edited file: the stage must run again
+    assert stage_key("train_asr", {"config": str(conf)}, {"splits": "a"}) != key
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"name": "x", "corpus": {"path": "d"},
+                                   "stages": {"t": {"kind": "train_asr", "init": "it0"}}}))
+    with pytest.raises(ExperimentError, match="'t' refers to 'it0'"):
+        load_experiment(bad)

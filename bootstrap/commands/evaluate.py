@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .train_asr import CONF_DIR
+from .train_asr import FINETUNE_EVAL_CONFIG
 
 
 def register(sub) -> None:
@@ -37,7 +37,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--finetune", action="store_true", help="also fine-tune with CTC on --labeled-split and report CER")
     p.add_argument("--labeled-split", default="labeled", help="transcribed split for --finetune")
-    p.add_argument("--finetune-config", default=str(CONF_DIR / "finetune_tiny.yaml"), help="ASR config for --finetune")
+    p.add_argument("--finetune-config", default=str(FINETUNE_EVAL_CONFIG), help="ASR config for --finetune")
     p.add_argument("--finetune-set", action="append", default=[], metavar="key=value",
                    help="override a fine-tuning config key (repeatable), e.g. loop.max_steps=100")
     p.set_defaults(func=run)

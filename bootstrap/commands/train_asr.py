@@ -6,6 +6,12 @@ import argparse
 from pathlib import Path
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "asr"
+FINETUNE_EVAL_CONFIG = CONF_DIR / "finetune_tiny.yaml"  # `evaluate --finetune`: a few minutes of labels
+
+
+def default_asr_config(init) -> Path:
+    """From scratch: the small teacher; with a pre-trained encoder: fairseq-style fine-tuning."""
+    return CONF_DIR / ("finetune_base.yaml" if init else "scratch_tiny.yaml")
 
 
 def register(sub) -> None:
@@ -43,7 +49,7 @@ def run(args) -> int:
     from pretrain.ctc_config import load_asr_config
     from pretrain.ctc_train import print_summary, train_asr
 
-    config = args.config or CONF_DIR / ("finetune_base.yaml" if args.init else "scratch_tiny.yaml")
+    config = args.config or default_asr_config(args.init)
     cfg = load_asr_config(config, args.overrides)
     valid = None if str(args.valid_split).lower() in ("none", "") else args.valid_split
     summary = train_asr(args.data, args.split, args.out, cfg, init=args.init, valid_split=valid,

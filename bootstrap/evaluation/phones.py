@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from labelers.corpus import PHONE_RATE
-from labelers.frames import LABEL_LENGTH_TOLERANCE, num_frames
+from labelers.frames import LABEL_LENGTH_TOLERANCE, nearest_frames, num_frames
 
 
 class PhoneInventory:
@@ -41,6 +41,5 @@ def phones_at_rate(phones: np.ndarray, num_samples: int, n_frames: int, hop_samp
     expected = num_frames(num_samples, PHONE_RATE)
     if abs(len(phones) - expected) > LABEL_LENGTH_TOLERANCE:
         raise ValueError(f"{utt}: {len(phones)} reference phones at 100 Hz, but its {num_samples} samples give {expected}")
-    hop100 = 16000 // PHONE_RATE
-    u = np.floor(np.arange(n_frames) * hop_samples / hop100 + 0.5).astype(np.int64)
+    u = nearest_frames(n_frames, 16000 / hop_samples, PHONE_RATE)
     return phones[np.minimum(u, len(phones) - 1)]

@@ -9,7 +9,7 @@ import yaml
 
 STAGE_KINDS = ("train_asr", "labels", "pretrain", "evaluate")
 # Keys whose values name earlier stages (a string or a list of strings).
-REFERENCE_KEYS = ("model", "labels")
+REFERENCE_KEYS = ("model", "labels", "init")
 
 
 class ExperimentError(ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,7 @@ def run_experiment(exp: Experiment, only: list[str] | None = None, log=print) ->
 def _run_stage(exp: Experiment, spec: StageSpec, ctx: StageContext, corpus_key: str, log) -> dict:
     upstream = {ref: ctx.records[ref]["key"] for ref in spec.references() if ref in ctx.records}
     upstream["corpus"] = corpus_key
+    upstream["splits"] = json.dumps(ctx.splits, sort_keys=True)
     key = stage_key(spec.kind, spec.params, upstream)
     folder = stage_dir(exp.workdir, spec.name, key)
     done = load_done(folder, key)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bootstrap.commands.train_asr import CONF_DIR
+from bootstrap.commands.train_asr import FINETUNE_EVAL_CONFIG
 from bootstrap.evaluation.evaluate import evaluate_model
 from bootstrap.evaluation.layers import EvalSettings
 from bootstrap.evaluation.report import format_table
 
 from .argv import overrides
+from .cache import resolve_config
 
 FINETUNE_KEYS = ("finetune", "finetune_config", "finetune_overrides")
 
@@ -21,7 +22,7 @@ def run(params: dict, ctx, folder: Path) -> dict:
     result, json_path, png_path = evaluate_model(
         ctx.output_of(params["model"]), ctx.data_dir, folder, settings,
         finetune_split=ctx.splits["labeled"] if finetune else None,
-        finetune_config=params.get("finetune_config") or CONF_DIR / "finetune_tiny.yaml",
+        finetune_config=resolve_config(params.get("finetune_config") or FINETUNE_EVAL_CONFIG),
         finetune_overrides=overrides(params.get("finetune_overrides")),
     )
     print(format_table(result))

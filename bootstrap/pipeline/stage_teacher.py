@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bootstrap.commands.train_asr import CONF_DIR
+from bootstrap.commands.train_asr import default_asr_config
 from pretrain.ctc_config import load_asr_config
 from pretrain.ctc_train import print_summary, train_asr
 
 from .argv import overrides
+from .cache import resolve_config
 
 
 def run(params: dict, ctx, folder: Path) -> dict:
     model_dir = folder / "model"
     init = ctx.output_of(params["init"]) if params.get("init") else None
-    config = params.get("config") or CONF_DIR / ("finetune_base.yaml" if init else "scratch_tiny.yaml")
+    config = resolve_config(params["config"]) if params.get("config") else default_asr_config(init)
     cfg = load_asr_config(config, overrides(params.get("overrides")))
     summary = train_asr(ctx.data_dir, params.get("split", ctx.splits["labeled"]), model_dir, cfg, init=init,
                         valid_split=ctx.splits["valid"])
