@@ -68,15 +68,20 @@ class Utterance:
     labels: list[np.ndarray]  # one per label set, already at 50 Hz
 
 
-def labels_at_50hz(labels: np.ndarray, rate: float, utt: str, num_samples: int, label_dir: str) -> np.ndarray:
-    """Sub-sample 100 Hz labels to the 50 Hz frames (frame t <- label 2t: same centre); check the length."""
+def rate_step(rate: float, label_dir: str) -> int:
+    """Every how many labels one falls on a 50 Hz frame; other rates are refused."""
     step = SUPPORTED_RATES.get(int(rate)) if float(rate).is_integer() else None
     if step is None:
         raise LabelRateError(
             f"{label_dir}: label rate {rate} Hz is not supported for HuBERT's 50 Hz frames "
             f"(use 50 Hz or 100 Hz labels; convert others with the labelers first)"
         )
-    out = labels[::step]
+    return step
+
+
+def labels_at_50hz(labels: np.ndarray, rate: float, utt: str, num_samples: int, label_dir: str) -> np.ndarray:
+    """Sub-sample 100 Hz labels to the 50 Hz frames (frame t <- label 2t: same centre); check the length."""
+    out = labels[:: rate_step(rate, label_dir)]
     expected = num_frames(num_samples, FRAME_RATE)
     if abs(len(out) - expected) > LABEL_LENGTH_TOLERANCE:
         raise LabelRateError(
@@ -92,11 +97,7 @@ def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: in
     sets = [LabelSet.open(d) for d in label_dirs]
     per_set = []
     for d, ls in zip(label_dirs, sets):
-        if int(ls.label_rate) not in SUPPORTED_RATES or not float(ls.label_rate).is_integer():
-            raise LabelRateError(
-                f"{d}: label rate {ls.label_rate} Hz is not supported for HuBERT's 50 Hz frames "
-                f"(use 50 Hz or 100 Hz labels; convert others with the labelers first)"
-            )
+        rate_step(ls.label_rate, d)  # refuse before reading a whole split
         per_set.append(ls.read(split, data_dir))
     utts, skipped = [], []
     for i in range(len(manifest)):

@@ -183,9 +183,13 @@ class HubertPretrainModel(nn.Module):
         h_m = h[sel_m]
         out = {"feature_pen": pen.detach(), "n_masked": torch.tensor(float(n_m))}
         loss = self.cfg.feature_pen_weight * pen
-        denom = max(n_m, 1)
         sel_u = (~mask) & labelled if with_unmasked else None
         h_u = h[sel_u] if with_unmasked else None
+        # fairseq's sample_size: the frames of every loss term in use (masked, and unmasked if weighted)
+        denom = n_m if self.cfg.pred_masked_weight > 0 else 0
+        if self.cfg.pred_nomask_weight > 0 and with_unmasked:
+            denom += int(sel_u.sum())
+        denom = max(denom, 1)
         for i, t in enumerate(targets):
             t = t[:, :T]
             suffix = "" if len(targets) == 1 else f"_{i}"
@@ -195,7 +199,7 @@ class HubertPretrainModel(nn.Module):
                 ce = F.cross_entropy(lg, tm, reduction="sum")
                 if self.cfg.pred_masked_weight > 0:
                     loss = loss + self.cfg.pred_masked_weight * ce / denom
-                out[f"loss_m{suffix}"] = (ce / denom).detach()
+                out[f"loss_m{suffix}"] = (ce / max(n_m, 1)).detach()
                 out[f"acc_m{suffix}"] = (lg.argmax(-1) == tm).float().mean().detach() if n_m else torch.tensor(0.0)
             if with_unmasked:
                 lg = self.logits(h_u, i)

@@ -46,7 +46,8 @@ def _reference_loss(model: HubertPretrainModel, wav, targets, mask, w_m=1.0, w_u
                     total_m = total_m + ce
                 else:
                     total_u = total_u + ce
-        loss = loss + (w_m * total_m + w_u * total_u) / n_masked
+        # fairseq normalises by the frames of every weighted term (sample_size)
+        loss = loss + (w_m * total_m + w_u * total_u) / (n_masked + (mask.numel() - n_masked if w_u > 0 else 0))
     return loss
 
 
