@@ -172,6 +172,16 @@ class KMeansLabeler:
         }
 
 
+def _release_freed_memory() -> None:
+    """glibc keeps freed heap (many threads' arenas) resident; malloc_trim returns it. No-op elsewhere."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def sample_utterances(n: int, percent: float, seed: int) -> list[int]:
     """fairseq's utterance sample: ceil(n * percent) rows without replacement (all when percent >= 1)."""
     if percent <= 0 or percent >= 1:
@@ -273,6 +283,7 @@ def fit_kmeans(
             bar.update(sum(manifest.num_samples[i] for i in batch.indices + list(batch.skips)) / 16000)
         bar.close()
         cache.close_writer()
+        _release_freed_memory()  # the feature batches are gone: give their heap back before fitting
         t_feat = time.perf_counter() - t0
         n = cache.rows
         if n < n_clusters:
