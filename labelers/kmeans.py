@@ -95,7 +95,7 @@ class KMeansModel:
         return out_dir
 
     @classmethod
-    def load(cls, km_dir: str | os.PathLike) -> "KMeansModel":
+    def load(cls, km_dir: str | os.PathLike) -> KMeansModel:
         km_dir = Path(km_dir)
         model_path = km_dir / MODEL_FILE if km_dir.is_dir() else km_dir
         if not model_path.is_file():

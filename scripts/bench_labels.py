@@ -306,7 +306,7 @@ def throughput(args, data, m) -> dict:
     theirs = [np.array(line.split(), dtype=np.int64) for line in (args.work / f"{args.split}.fairseq.km").read_text().splitlines()]
     agree = np.mean(np.concatenate([a == b for a, b in zip(ours, theirs)]))
     audio_s = m.total_seconds()
-    med = lambda xs: float(np.median(xs))  # noqa: E731
+    med = lambda xs: float(np.median(xs))
     result = {
         "machine": f"{os.cpu_count()}-core CPU, {platform.machine()}, torch threads {torch.get_num_threads()}",
         "corpus": {"path": str(data), "utterances": len(m), "minutes": audio_s / 60},

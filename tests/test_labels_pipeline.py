@@ -9,15 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from phone_corpus import make_phone_corpus
 
 from labelers.features_mfcc import MfccFeatures
 from labelers.frames import num_frames
 from labelers.kmeans import KMeansLabeler, KMeansModel, fit_kmeans
-from labelers.label_store import LabelSet, LabelStoreError, Skip, export_fairseq, import_fairseq
+from labelers.label_store import (
+    LabelSet,
+    LabelStoreError,
+    export_fairseq,
+    import_fairseq,
+)
 from labelers.manifest import read_manifest, write_manifest
 from labelers.pipeline import LabelingError, label_corpus
-
-from phone_corpus import make_phone_corpus
 
 STORE_FILES = ("train.km", "valid.km", "dict.km.txt", "labels.json")
 
