@@ -14,9 +14,9 @@ the CLI; `add_arguments` adds only a source's own extra options.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 
 @dataclass

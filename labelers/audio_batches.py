@@ -8,9 +8,9 @@ and a file whose decoded length disagrees with the manifest is skipped rather th
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 
 import numpy as np
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torchaudio.compliance.kaldi as kaldi
 import torchaudio.functional as AF
-
+from torchaudio.compliance import kaldi
 
 MFCC_RATE = 100
 MFCC_DIM = 39

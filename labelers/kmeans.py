@@ -95,7 +95,7 @@ class KMeansModel:
         return out_dir
 
     @classmethod
-    def load(cls, km_dir: str | os.PathLike) -> "KMeansModel":
+    def load(cls, km_dir: str | os.PathLike) -> KMeansModel:
         km_dir = Path(km_dir)
         model_path = km_dir / MODEL_FILE if km_dir.is_dir() else km_dir
         if not model_path.is_file():
@@ -170,6 +170,16 @@ class KMeansLabeler:
                 "fit": {k: self.model.stats.get(k) for k in ("split", "frames", "utterances", "inertia", "params")},
             },
         }
+
+
+def _release_freed_memory() -> None:
+    """glibc keeps freed heap (many threads' arenas) resident; malloc_trim returns it. No-op elsewhere."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def sample_utterances(n: int, percent: float, seed: int) -> list[int]:
@@ -273,6 +283,7 @@ def fit_kmeans(
             bar.update(sum(manifest.num_samples[i] for i in batch.indices + list(batch.skips)) / 16000)
         bar.close()
         cache.close_writer()
+        _release_freed_memory()  # the feature batches are gone: give their heap back before fitting
         t_feat = time.perf_counter() - t0
         n = cache.rows
         if n < n_clusters:

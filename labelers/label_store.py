@@ -49,7 +49,7 @@ class LabelSet:
     info: dict = field(default_factory=dict)
 
     @classmethod
-    def open(cls, label_dir: str | os.PathLike) -> "LabelSet":
+    def open(cls, label_dir: str | os.PathLike) -> LabelSet:
         label_dir = Path(label_dir)
         path = label_dir / INFO_FILE
         if not path.is_file():

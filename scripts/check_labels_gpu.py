@@ -35,6 +35,7 @@ def main() -> None:
     args = p.parse_args()
     gpu = "cuda" if torch.cuda.is_available() else "cpu"
     assert gpu == "cuda" or args.allow_cpu, "no CUDA device"
+    from phone_corpus import make_phone_corpus
     from transformers import HubertConfig, HubertModel
 
     from labelers.features_mfcc import MfccFeatures
@@ -43,7 +44,6 @@ def main() -> None:
     from labelers.kmeans import KMeansLabeler, fit_kmeans
     from labelers.label_store import LabelSet
     from labelers.pipeline import label_corpus
-    from phone_corpus import make_phone_corpus
 
     shutil.rmtree(args.work, ignore_errors=True)
     data = make_phone_corpus(args.work / "data")

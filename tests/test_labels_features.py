@@ -7,17 +7,21 @@ import json
 import numpy as np
 import pytest
 import torch
-import torchaudio.compliance.kaldi as kaldi
 import torchaudio.functional as AF
+from phone_corpus import make_phone_corpus
+from torchaudio.compliance import kaldi
 
 from labelers.features_mfcc import MfccFeatures
 from labelers.frames import num_frames
 from labelers.kmeans import KMeansLabeler, KMeansModel, assign, fit_kmeans
 from labelers.label_store import LabelSet
 from labelers.pipeline import label_corpus
-from labelers.quality import label_set_quality, measure_quality, quality_from_joint, to_phone_rate
-
-from phone_corpus import make_phone_corpus
+from labelers.quality import (
+    label_set_quality,
+    measure_quality,
+    quality_from_joint,
+    to_phone_rate,
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +83,10 @@ def test_quality_matches_hand_computed_joint_counts():
 
 
 def test_kmeans_labels_beat_random_on_phone_corpus(corpus, tmp_path):
-    fit_kmeans(MfccFeatures(), corpus, "train", 16, tmp_path / "km", percent=1.0, n_init=3,
-               max_iter=30, progress=False, verbose=False)
+    model = fit_kmeans(MfccFeatures(), corpus, "train", 16, tmp_path / "km", percent=1.0, n_init=3,
+                       max_iter=30, progress=False, verbose=False)
     stats = json.loads((tmp_path / "km" / "kmeans.json").read_text())
+    assert stats == model.stats and model.n_clusters == 16
     assert stats["frames"] > 1000 and stats["inertia"] > 0 and stats["n_clusters"] == 16
     assert stats["params"]["batch_size"] == 10000 and stats["params"]["reassignment_ratio"] == 0.0
     label_corpus(KMeansLabeler(MfccFeatures(), KMeansModel.load(tmp_path / "km"), "cpu"), corpus, ["valid"],
