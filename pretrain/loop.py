@@ -209,14 +209,29 @@ class JsonlLog:
                 f.write(json.dumps(record) + "\n")
 
 
-def _mean_metrics(accelerator: Accelerator, sums: dict[str, float], count: int) -> dict[str, float]:
-    """Average per-micro-batch metrics over the window and over processes."""
-    if not sums:
+def _mean_metrics(accelerator: Accelerator, sums: dict[str, list[float]]) -> dict[str, float]:
+    """Average each metric over the micro-batches (of every process) that reported it.
+
+    `sums[name] = [total, count]`. Processes may report different names (a batch without audio
+    reports none), so the union of names is agreed first; the reduction itself is one all-reduce.
+    """
+    keys = set(sums)
+    if accelerator.num_processes > 1:
+        from accelerate.utils import gather_object
+
+        keys = set().union(*gather_object([sorted(keys)]))
+    keys = sorted(keys)
+    if not keys:
         return {}
-    keys = sorted(sums)
-    t = torch.tensor([sums[k] / max(1, count) for k in keys], device=accelerator.device, dtype=torch.float64)
-    t = accelerator.reduce(t, reduction="mean")
-    return {k: float(v) for k, v in zip(keys, t.tolist())}
+    t = torch.tensor([sums.get(k, [0.0, 0.0]) for k in keys], device=accelerator.device, dtype=torch.float64)
+    t = accelerator.reduce(t, reduction="sum")
+    return {k: float(total / n) for k, (total, n) in zip(keys, t.tolist()) if n > 0}
+
+
+def _add(sums: dict[str, list[float]], name: str, value: float, weight: float = 1.0) -> None:
+    entry = sums.setdefault(name, [0.0, 0.0])
+    entry[0] += value * weight
+    entry[1] += weight
 
 
 # ---------------------------------------------------------------- the loop
@@ -272,8 +287,8 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
 
     stream = _micro_batches(task, state)
     bar = tqdm(total=cfg.max_steps, initial=state.step, disable=not accelerator.is_local_main_process, dynamic_ncols=True)
-    sums: dict[str, float] = {}
-    count, window_audio, window_start = 0, 0.0, time.perf_counter()
+    sums: dict[str, list[float]] = {}
+    window_audio, window_start = 0.0, time.perf_counter()
     model.train()
     last_val: dict = {}
     while state.step < cfg.max_steps:
@@ -288,9 +303,8 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
             accelerator.backward(loss / accum)
             step_audio += float(audio_s)
             for k, v in metrics.items():
-                sums[k] = sums.get(k, 0.0) + float(v)
-            sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
-            count += 1
+                _add(sums, k, float(v))
+            _add(sums, "loss", float(loss.detach()))
         grad_norm = accelerator.clip_grad_norm_(model.parameters(), cfg.clip_norm if cfg.clip_norm > 0 else float("inf"))
         grad_norm = float(grad_norm) if grad_norm is not None else float("nan")
         if accelerator.scaler is not None:  # fp16: the scaler skips and lowers its scale by itself
@@ -309,10 +323,10 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
         state.audio_seconds += audio_all
         state.train_seconds += time.perf_counter() - t0
         window_audio += audio_all
-        sums["grad_norm"] = sums.get("grad_norm", 0.0) + grad_norm * accum  # averaged per micro-batch below
+        _add(sums, "grad_norm", grad_norm)
 
         if state.step % cfg.log_every == 0 or state.step == cfg.max_steps:
-            rec = _mean_metrics(accelerator, sums, count)
+            rec = _mean_metrics(accelerator, sums)
             elapsed = time.perf_counter() - window_start
             rec.update(
                 step=state.step, split="train", lr=scheduler.get_last_lr()[0], epoch=state.epoch,
@@ -326,7 +340,7 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
                 shown["acc_m"] = f"{rec['acc_m']:.3f}"
             bar.set_postfix(**shown, lr=f"{rec['lr']:.2e}", audio_h=f"{rec['audio_hours']:.2f}",
                             aps=f"{rec['audio_s_per_s']:.0f}")
-            sums, count, window_audio, window_start = {}, 0, 0.0, time.perf_counter()
+            sums, window_audio, window_start = {}, 0.0, time.perf_counter()
         bar.update(1)
 
         if cfg.eval_every and state.step % cfg.eval_every == 0 and state.step < cfg.max_steps:

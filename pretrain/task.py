@@ -70,8 +70,9 @@ class PretrainTask:
                 if k != "n_masked":
                     sums[k] = sums.get(k, 0.0) + float(v) * n
             sums["_n"] = sums.get("_n", 0.0) + n
-        # every rank reduces the same keys, also a rank whose batches all failed to load
-        keys = sorted(set().union(*gather_object([tuple(sorted(set(sums) | {"_n"}))])))
+        # The same names on every rank (a rank may have had no batch), so one all-reduce adds them up.
+        sets = [""] if len(self.label_sets) == 1 else [f"_{i}" for i in range(len(self.label_sets))]
+        keys = ["_n", "loss", "feature_pen"] + [f"{m}{s}" for s in sets for m in ("loss_m", "acc_m", "loss_u", "acc_u")]
         t = torch.tensor([sums.get(k, 0.0) for k in keys], dtype=torch.float64, device=self.acc.device)
         t = self.acc.reduce(t, "sum")
         tot = dict(zip(keys, t.tolist()))
