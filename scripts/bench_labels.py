@@ -296,6 +296,7 @@ def throughput(args, data, m) -> dict:
     fairseq_loop(data, args.split, km_dir, args.work / "warm.km")
     out = args.work / "labels"
     base_times, our_times = [], []
+    load_before = os.getloadavg()[0]
     for _ in range(args.repeats):
         base_times.append(fairseq_loop(data, args.split, km_dir, args.work / f"{args.split}.fairseq.km"))
         shutil.rmtree(out, ignore_errors=True)
@@ -309,6 +310,7 @@ def throughput(args, data, m) -> dict:
     med = lambda xs: float(np.median(xs))
     result = {
         "machine": f"{os.cpu_count()}-core CPU, {platform.machine()}, torch threads {torch.get_num_threads()}",
+        "load_average": load_before,
         "corpus": {"path": str(data), "utterances": len(m), "minutes": audio_s / 60},
         "kmeans_fit_seconds": fit_s,
         "repeats": args.repeats,
@@ -329,8 +331,8 @@ def write_docs(r: dict) -> None:
         MARK_BEGIN,
         "## Labels: MFCC k-means labeling throughput and k-means memory (`scripts/bench_labels.py`)",
         "",
-        f"Machine: {r['machine']} (the shared 2-core CPU, 24 GiB box; other helpers' jobs were running, load "
-        "average 4-5, so these are pessimistic). Throughput command: "
+        f"Machine: {r['machine']} (the 2-core CPU, 24 GiB box; 1-minute load average {r['load_average']:.1f} "
+        "when the timing started: above ~1, other jobs shared the cores). Throughput command: "
         f"`{r.get('throughput_command', '?')}`",
         f"Corpus: `{r['corpus']['path']}`, {r['corpus']['utterances']} utterances, {r['corpus']['minutes']:.1f} min, "
         "FLAC 16 kHz. K=100.",
