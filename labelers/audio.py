@@ -10,8 +10,7 @@ import soundfile as sf
 import torch
 import torchaudio.transforms as T
 
-SAMPLE_RATE = 16000
-MIN_SAMPLES = 400  # one 25 ms analysis window at 16 kHz
+from .frames import SAMPLE_RATE, WINDOW as MIN_SAMPLES  # shortest usable audio: one 25 ms window
 
 
 class AudioError(Exception):
