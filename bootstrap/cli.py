@@ -8,7 +8,7 @@ import sys
 
 # Each module defines `register(subparsers)`, which adds its parser and sets `func`.
 COMMANDS = [
-    "bootstrap.commands.corpus",
+    "bootstrap.commands.make_corpus",
     "bootstrap.commands.train_asr",
     "bootstrap.commands.evaluate",
     "bootstrap.commands.run",

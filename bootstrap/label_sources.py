@@ -151,7 +151,7 @@ def _use_transcripts(args) -> bool:
     """--transcripts auto: align when every split has .wrd or .ltr; none: best path everywhere."""
     if args.transcripts == "none":
         return False
-    from labelers.corpus import open_split
+    from labelers.corpus.split import open_split
 
     have = {s: open_split(args.data, s).has("wrd") or open_split(args.data, s).has("ltr")
             for s in args.splits.split(",") if s}
@@ -165,7 +165,7 @@ def _use_transcripts(args) -> bool:
 
 
 def _asr_model(args):
-    from labelers.ctc_model import CTCModel
+    from labelers.ctc_posteriors import CTCModel
 
     if not args.model:
         raise SystemExit(f"--source {args.source} needs --model (a CTC model folder or a model id in the local HF cache)")

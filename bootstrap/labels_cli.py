@@ -108,7 +108,7 @@ def label_parser() -> argparse.ArgumentParser:
 
 
 def run_label(argv: list[str]) -> int:
-    from labelers.pipeline import label_corpus
+    from labelers.labeling_run import label_corpus
 
     args = label_parser().parse_args(argv)
     _apply_threads(args)
@@ -124,7 +124,7 @@ def run_label(argv: list[str]) -> int:
         summary["labeler"] = labeler.summary()
         print(f"  {labeler.source}: " + json.dumps(summary["labeler"]))
     if args.summary_json:
-        from labelers.atomic import write_json
+        from labelers.corpus.atomic import write_json
 
         write_json(args.summary_json, summary)
     return 0
@@ -183,7 +183,7 @@ def run_quality(argv: list[str]) -> int:
 # ---------------------------------------------------------------- fairseq layouts
 
 def run_export(argv: list[str]) -> int:
-    from labelers.label_store import export_fairseq
+    from labelers.corpus.label_store import export_fairseq
 
     p = argparse.ArgumentParser(
         prog="bootstrap-labels export-fairseq",
@@ -202,7 +202,7 @@ def run_export(argv: list[str]) -> int:
 
 
 def run_import(argv: list[str]) -> int:
-    from labelers.label_store import import_fairseq
+    from labelers.corpus.label_store import import_fairseq
 
     p = argparse.ArgumentParser(
         prog="bootstrap-labels import-fairseq",

@@ -18,9 +18,9 @@ from collections import Counter
 
 import numpy as np
 
-from .ctc_model import CTCModel
-from .ctc_targets import BLANK_POLICIES, TranscriptEncoder, TranscriptError, utterance_targets
-from .label_store import Skip
+from labelers.ctc_posteriors import CTCModel
+from labelers.ctc_targets import BLANK_POLICIES, TranscriptEncoder, TranscriptError, utterance_targets
+from labelers.corpus.label_store import Skip
 
 UNALIGNABLE = ("skip", "best-path")
 

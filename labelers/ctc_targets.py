@@ -9,7 +9,7 @@
    - `nearest`: a gap between two tokens is split at its midpoint (ties go to the earlier token);
    - `keep`: a blank frame is the blank class.
 
-Time convention (the one `labelers.frames` uses for every label source): label frame t at rate r
+Time convention (the one `labelers.corpus.frames` uses for every label source): label frame t at rate r
 covers samples [t*hop, t*hop + 400) with hop = 16000/r and is centred at t*hop + 200 samples.
 Model frame j is centred at `offset + j*frame` seconds (from the model's geometry) and owns the time
 [centre - frame/2, centre + frame/2). A label frame takes the target of the model frame owning its
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .frames import SAMPLE_RATE, WINDOW, hop_for_rate, num_frames
-from .manifest import letters_to_words
+from labelers.corpus.frames import SAMPLE_RATE, WINDOW, hop_for_rate, num_frames
+from labelers.corpus.manifest import letters_to_words
 
 BLANK_POLICIES = ("hold", "nearest", "keep")
 # ctc-segmentation needs a frame for its start symbol and one for the leading blank state before the

@@ -17,8 +17,8 @@ import os
 import numpy as np
 import torch
 
-from .ctc_model import CTCModel
-from .ctc_targets import model_frame_index
+from labelers.ctc_posteriors import CTCModel
+from labelers.ctc_targets import model_frame_index
 
 
 def default_layer(num_layers: int) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .frames import num_frames
+from labelers.corpus.frames import num_frames
 
 MODEL_RATE = 50
 

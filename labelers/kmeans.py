@@ -27,10 +27,10 @@ import torch
 from sklearn.cluster import MiniBatchKMeans, kmeans_plusplus
 from tqdm.auto import tqdm
 
-from .atomic import atomic_open, write_json
-from .audio_batches import iter_audio_batches
-from .corpus import open_split
-from .label_store import Skip
+from labelers.corpus.atomic import atomic_open, write_json
+from labelers.corpus.batching import iter_audio_batches
+from labelers.corpus.split import open_split
+from labelers.corpus.label_store import Skip
 
 MODEL_FILE = "kmeans.joblib"
 STATS_FILE = "kmeans.json"

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import write_json
-from .corpus import PHONE_RATE, open_split
-from .frames import nearest_frames
-from .label_store import LabelSet
+from labelers.corpus.atomic import write_json
+from labelers.corpus.split import PHONE_RATE, open_split
+from labelers.corpus.frames import nearest_frames
+from labelers.corpus.label_store import LabelSet
 
 EPS = 1e-8  # fairseq's log floor
 

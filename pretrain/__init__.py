@@ -1,4 +1,5 @@
-"""HuBERT pre-training (model, head, data, Accelerate trainer), CTC fine-tuning and export.
+"""HuBERT pre-training: model + head (`model`), the loss (`loss`), masking, data, the Accelerate
+engine (`loop`), the pre-training task, export; CTC training in `pretrain.ctc`.
 
-Reads labels only through `labelers.label_store`.
+Imports only the corpus substrate (`labelers.corpus`), never a label source or `bootstrap`.
 """

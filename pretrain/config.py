@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from .data import DataConfig
-from .loop import LoopConfig
-from .model import ModelConfig
+from pretrain.data import DataConfig
+from pretrain.loop import LoopConfig
+from pretrain.model import ModelConfig
 
 
 @dataclass

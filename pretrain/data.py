@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from labelers.audio import AudioError, load_audio
-from labelers.corpus import open_split
-from labelers.frames import LABEL_LENGTH_TOLERANCE, num_frames
-from labelers.label_store import LabelSet
+from labelers.corpus.audio import AudioError, load_audio
+from labelers.corpus.split import open_split
+from labelers.corpus.frames import LABEL_LENGTH_TOLERANCE, num_frames
+from labelers.corpus.label_store import LabelSet
 
-from .masking import compute_mask
-from .model import IGNORE
+from pretrain.masking import compute_mask
+from pretrain.model import IGNORE
 
 FRAME_RATE = 50
 HOP = 320  # samples per 50 Hz frame
@@ -49,7 +49,7 @@ class DataConfig:
     train_split: str = field(default="train", metadata={"help": "training split name"})
     valid_split: str = field(default="valid", metadata={"help": "validation split ('' = none)"})
     label_dirs: list[str] = field(default_factory=lambda: ["labels/mfcc_km100"],
-                                  metadata={"help": "label folders (labelers.label_store), one head each"})
+                                  metadata={"help": "label folders (labelers.corpus.label_store), one head each"})
     batch_seconds: float = field(default=87.5, metadata={"help": "audio seconds per batch per device"})
     min_sample_size: int = field(default=32000, metadata={"help": "skip shorter utterances (samples)"})
     max_sample_size: int = field(default=250000, metadata={"help": "randomly crop longer ones (samples)"})

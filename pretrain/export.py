@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from transformers import HubertModel, Wav2Vec2FeatureExtractor
 
-from .model import HubertPretrainModel, ModelConfig
+from pretrain.model import HubertPretrainModel, ModelConfig
 
 FINETUNE_MASK_PROB = 0.05
 

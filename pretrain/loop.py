@@ -37,7 +37,7 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
-from labelers.atomic import write_text
+from labelers.corpus.atomic import write_text
 
 CHECKPOINT_DIR = "checkpoints"
 LOG_FILE = "train_log.jsonl"
@@ -360,7 +360,7 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
         accelerator.wait_for_everyone()
         summary.update(task.finish(accelerator.unwrap_model(model), out_dir, accelerator) or {})
     if accelerator.is_main_process:
-        from .curves import plot_log
+        from pretrain.curves import plot_log
 
         plot_log(out_dir / LOG_FILE, out_dir / "curves.png")
         write_text(out_dir / "summary.json", json.dumps(summary, indent=2, default=str))

@@ -8,11 +8,11 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import gather_object
 
-from labelers.atomic import write_json
-from labelers.label_store import LabelSet
+from labelers.corpus.atomic import write_json
+from labelers.corpus.label_store import LabelSet
 
-from .data import DataConfig, MaskParams, PretrainData
-from .model import HubertPretrainModel, ModelConfig
+from pretrain.data import DataConfig, MaskParams, PretrainData
+from pretrain.model import HubertPretrainModel, ModelConfig
 
 
 class PretrainTask:
@@ -80,7 +80,7 @@ class PretrainTask:
         return {k: v / n for k, v in tot.items()} if n else {}
 
     def finish(self, model, out_dir: Path, accelerator: Accelerator) -> dict:
-        from .export import export_run
+        from pretrain.export import export_run
 
         # A file that fails to load fails every epoch and on every rank that draws it: one entry per utterance.
         in_batches = {s["utt"]: s for s in gather_object(self.skipped_in_batches)}

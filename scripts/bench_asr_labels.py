@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from labelers.ctc_model import CTCModel  # noqa: E402
+from labelers.ctc_posteriors import CTCModel  # noqa: E402
 from labelers.ctc_targets import align_transcript, best_path_spans, frame_targets  # noqa: E402
 
 CHARS = ["<pad>", "<s>", "</s>", "<unk>", "|"] + list(string.ascii_uppercase) + ["'"]

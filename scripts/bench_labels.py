@@ -3,7 +3,7 @@
     PYTHONPATH=. python scripts/bench_labels.py [--data DIR --split train] [--minutes 30] [--threads 1]
 
 1. Labeling throughput, end to end (decode, MFCC, assignment, writing the label store), of
-   `labelers.pipeline.label_corpus` versus the straightforward per-utterance loop of fairseq's
+   `labelers.labeling_run.label_corpus` versus the straightforward per-utterance loop of fairseq's
    `simple_kmeans` scripts (soundfile read -> MfccFeatureReader -> ApplyKmeans -> write a line),
    both with the same k-means model, measured in the same run.
 2. k-means peak memory (max RSS of a fresh process) versus fitted frames, N and 10 N, for the
@@ -11,7 +11,7 @@
    array, MiniBatchKMeans.fit). 768-dim features (MFCCs through a fixed random projection, the size
    of HuBERT Base features) make the memory visible on a small corpus.
 
-Without --data: the synthetic espeak corpus of --minutes (`labelers.synth.default.default_corpus`,
+Without --data: the synthetic espeak corpus of --minutes (`labelers.corpus.synth.default.default_corpus`,
 cached), or with `--corpus tone` (or when the `synth` extra is missing) a corpus of tone "phones"
 (FLAC, 16 kHz, ~12 s utterances).
 """
@@ -40,7 +40,7 @@ def make_tone_corpus(root: Path, minutes: float, seed: int = 0) -> Path:
     """Utterances of random tone-pair 'phones' (60-150 ms) with silences: cheap, phone-like spectra."""
     import soundfile as sf
 
-    from labelers.manifest import Manifest, write_manifest
+    from labelers.corpus.manifest import Manifest, write_manifest
 
     if (root / "train.tsv").is_file():
         return root
@@ -77,7 +77,7 @@ def make_tone_corpus(root: Path, minutes: float, seed: int = 0) -> Path:
 def make_corpus(args) -> Path:
     if args.corpus == "synth":
         try:
-            from labelers.synth.default import default_corpus
+            from labelers.corpus.synth.default import default_corpus
 
             return default_corpus(minutes=args.minutes, seed=0)
         except (ImportError, Exception) as e:  # no espeak-ng (optional extra): fall back to tones
@@ -132,8 +132,8 @@ def child_fit(args) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     import labelers.kmeans as K
-    from labelers.audio import load_audio
-    from labelers.corpus import open_split
+    from labelers.corpus.audio import load_audio
+    from labelers.corpus.split import open_split
 
     feats = ProjectedMfcc(args.dim)
     peaks = {}
@@ -188,7 +188,7 @@ def fairseq_loop(data: Path, split: str, km_dir: Path, out_path: Path) -> float:
     import soundfile as sf
     import torch
 
-    from labelers.corpus import open_split
+    from labelers.corpus.split import open_split
     from labelers.features_mfcc import mfcc_fairseq
 
     km = joblib.load(km_dir / "kmeans.joblib")
@@ -240,7 +240,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from labelers.corpus import open_split
+    from labelers.corpus.split import open_split
 
     args.work.mkdir(parents=True, exist_ok=True)
     data = args.data or make_corpus(args)
@@ -282,8 +282,8 @@ def throughput(args, data, m) -> dict:
 
     from labelers.features_mfcc import MfccFeatures
     from labelers.kmeans import KMeansLabeler, fit_kmeans
-    from labelers.label_store import LabelSet
-    from labelers.pipeline import label_corpus
+    from labelers.corpus.label_store import LabelSet
+    from labelers.labeling_run import label_corpus
 
     km_dir = args.work / "km"
     t = time.perf_counter()

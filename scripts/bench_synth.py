@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from labelers.synth.generate import generate_corpus
+from labelers.corpus.synth.generate import generate_corpus
 
 
 def main() -> None:

@@ -40,10 +40,10 @@ def main() -> None:
 
     from labelers.features_mfcc import MfccFeatures
     from labelers.features_model import ModelFeatures
-    from labelers.frames import num_frames
+    from labelers.corpus.frames import num_frames
     from labelers.kmeans import KMeansLabeler, fit_kmeans
-    from labelers.label_store import LabelSet
-    from labelers.pipeline import label_corpus
+    from labelers.corpus.label_store import LabelSet
+    from labelers.labeling_run import label_corpus
 
     shutil.rmtree(args.work, ignore_errors=True)
     data = make_phone_corpus(args.work / "data")

@@ -16,8 +16,8 @@ def synth_corpus(tmp_path_factory):
     """Path to a synthetic corpus folder with splits train, valid, test, labeled (labeled is a subset
     of train): `{split}.tsv .wrd .ltr .phn` (phones at 100 Hz), 16 kHz FLAC audio, `corpus.json`.
     About 1.5 minutes of audio from 12 espeak-ng voices; skipped if the `synth` extra is missing."""
-    from labelers.synth.espeak import SynthUnavailableError
-    from labelers.synth.generate import generate_corpus
+    from labelers.corpus.synth.espeak import SynthUnavailableError
+    from labelers.corpus.synth.generate import generate_corpus
 
     out = tmp_path_factory.mktemp("synth") / "corpus"
     try:

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from labelers.frames import num_frames
-from labelers.manifest import Manifest, write_manifest, write_side_file
+from labelers.corpus.frames import num_frames
+from labelers.corpus.manifest import Manifest, write_manifest, write_side_file
 
 PHONES = {"a": (700, 1200), "i": (300, 2300), "u": (320, 800), "s": (5000, 6500), "m": (250, 1000), "sil": (0, 0)}
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from labelers.frames import num_frames
-from labelers.label_store import write_label_set
-from labelers.manifest import Manifest, write_manifest
+from labelers.corpus.frames import num_frames
+from labelers.corpus.label_store import write_label_set
+from labelers.corpus.manifest import Manifest, write_manifest
 
 K = 6
 FREQS = [300.0 * (1.35**k) for k in range(K)]

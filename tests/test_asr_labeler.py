@@ -6,10 +6,10 @@ import soundfile as sf
 
 from ctc_builders import CHARS, save_parakeet_ctc, save_wav2vec2_ctc
 from labelers.asr_labeler import AsrLabeler
-from labelers.ctc_model import CTCModel
-from labelers.frames import num_frames
-from labelers.label_store import LabelSet, Skip, write_label_set
-from labelers.manifest import Manifest, write_manifest, write_side_file
+from labelers.ctc_posteriors import CTCModel
+from labelers.corpus.frames import num_frames
+from labelers.corpus.label_store import LabelSet, Skip, write_label_set
+from labelers.corpus.manifest import Manifest, write_manifest, write_side_file
 
 WORDS = ["HELLO WORLD", "A B", "THIS TRANSCRIPT IS FAR TOO LONG FOR A HALF SECOND CLIP", "123 !!", "IT'S ME"]
 SECONDS = [1.3, 0.9, 0.5, 0.8, 1.1]

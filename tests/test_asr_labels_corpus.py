@@ -7,11 +7,11 @@ import pytest
 
 from bootstrap.labels_cli import main as labels_main
 from labelers.asr_labeler import AsrLabeler
-from labelers.ctc_model import CTCModel
+from labelers.ctc_posteriors import CTCModel
 from labelers.features_ctc import default_layer
-from labelers.corpus import open_split
-from labelers.label_store import LabelSet
-from labelers.pipeline import label_corpus
+from labelers.corpus.split import open_split
+from labelers.corpus.label_store import LabelSet
+from labelers.labeling_run import label_corpus
 from labelers.quality import label_set_quality, measure_quality
 
 

@@ -4,7 +4,7 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
-from labelers.audio import (
+from labelers.corpus.audio import (
     AudioDecodeError,
     AudioMissingError,
     AudioNonFiniteError,

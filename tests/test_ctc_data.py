@@ -3,9 +3,9 @@
 import numpy as np
 import soundfile as sf
 
-from labelers.manifest import Manifest, write_manifest
-from pretrain.ctc_data import CTCAudioDataset, CTCCollator, load_ctc_split
-from pretrain.ctc_vocab import build_vocab
+from labelers.corpus.manifest import Manifest, write_manifest
+from pretrain.ctc.transcribed_data import CTCAudioDataset, CTCCollator, load_ctc_split
+from pretrain.ctc.vocab import build_vocab
 
 
 def _corpus(tmp_path):
@@ -53,7 +53,7 @@ def test_unreadable_audio_is_dropped_from_the_batch_and_reported(tmp_path):
 def test_spec_augment_masks_bands_reproducibly():
     import torch
 
-    from pretrain.ctc_augment import spec_augment
+    from pretrain.ctc.spec_augment import spec_augment
 
     feats = torch.randn(2, 100, 80) + 5.0  # no natural zeros
     mask = torch.ones(2, 100, dtype=torch.long)

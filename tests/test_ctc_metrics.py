@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from pretrain.ctc_data import ctc_min_frames, length_sorted_batches
-from pretrain.ctc_metrics import ErrorCounter, cer, edit_distance, greedy_ids, wer
-from pretrain.ctc_vocab import build_vocab, encode_letters, letters_to_text
+from pretrain.ctc.transcribed_data import ctc_min_frames, length_sorted_batches
+from pretrain.ctc.error_rates import ErrorCounter, cer, edit_distance, greedy_ids, wer
+from pretrain.ctc.vocab import build_vocab, encode_letters, letters_to_text
 
 
 def test_edit_distance_hand_examples():

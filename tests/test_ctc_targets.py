@@ -15,7 +15,7 @@ from labelers.ctc_targets import (
     transcript_words,
     window_confidence,
 )
-from labelers.frames import num_frames
+from labelers.corpus.frames import num_frames
 
 VOCAB = ["_", "A", "B", "C"]  # id 0 is the blank
 _, A, B, C = range(4)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bootstrap.evaluation.layers import parse_layers
-from bootstrap.evaluation.phones import phones_at_rate
+from bootstrap.evaluation.phone_frames import phones_at_rate
 from bootstrap.evaluation.probe import train_linear_probe
 
 

@@ -51,9 +51,9 @@ def test_pretraining_in_bf16_on_gpu_learns_and_exports(tmp_path):
 
 def test_asr_labels_on_gpu_in_bf16_agree_with_cpu(synth_corpus, trained_teacher):
     from labelers.asr_labeler import AsrLabeler
-    from labelers.audio import load_audio
-    from labelers.corpus import open_split
-    from labelers.ctc_model import CTCModel
+    from labelers.corpus.audio import load_audio
+    from labelers.corpus.split import open_split
+    from labelers.ctc_posteriors import CTCModel
 
     sp = open_split(synth_corpus, "valid")
     manifest, words = sp.manifest(), sp.words()

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from labelers.audio import load_audio
-from labelers.corpus import open_split
-from labelers.importers.common import normalize_transcript
+from labelers.corpus.audio import load_audio
+from labelers.corpus.split import open_split
+from labelers.corpus.importers.common import normalize_transcript
 
 
 def tone(seconds, sr, hz=220.0, channels=1):
@@ -49,7 +49,7 @@ def librispeech_tree(tmp_path):
 
 def test_librispeech_import(librispeech_tree, tmp_path, capsys):
     from bootstrap.cli import main
-    from labelers.importers.librispeech import import_librispeech
+    from labelers.corpus.importers.librispeech import import_librispeech
 
     out = tmp_path / "data"
     (report,) = import_librispeech(librispeech_tree, out, progress=False)
@@ -78,7 +78,7 @@ def test_librispeech_import(librispeech_tree, tmp_path, capsys):
 
 
 def test_folder_import(tmp_path):
-    from labelers.importers.folder import import_folder
+    from labelers.corpus.importers.folder import import_folder
 
     root = tmp_path / "recordings"
     (root / "day1").mkdir(parents=True)
@@ -168,7 +168,7 @@ def test_hf_import_from_disk(tmp_path, capsys):
     assert not (out / "test.tsv").exists()  # only the requested split
 
     # all splits, and a renamed single split
-    from labelers.importers.hf import import_hf
+    from labelers.corpus.importers.hf import import_hf
 
     reports = import_hf(str(tmp_path / "saved"), tmp_path / "all", progress=False)
     assert [r.split for r in reports] == ["train", "test"]
@@ -179,7 +179,7 @@ def test_hf_import_from_disk(tmp_path, capsys):
 
 
 def test_hf_import_audiofolder(tmp_path, monkeypatch):
-    from labelers.importers.hf import import_hf
+    from labelers.corpus.importers.hf import import_hf
 
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))  # datasets' csv cache stays in tmp
     root = tmp_path / "af"

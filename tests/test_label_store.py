@@ -4,9 +4,9 @@ import shutil
 import numpy as np
 import pytest
 
-from labelers.corpus import open_split
-from labelers.frames import num_frames
-from labelers.label_store import LabelSet, LabelStoreError, Skip, write_label_set
+from labelers.corpus.split import open_split
+from labelers.corpus.frames import num_frames
+from labelers.corpus.label_store import LabelSet, LabelStoreError, Skip, write_label_set
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from phone_corpus import make_phone_corpus
 from torchaudio.compliance import kaldi
 
 from labelers.features_mfcc import MfccFeatures
-from labelers.frames import num_frames
+from labelers.corpus.frames import num_frames
 from labelers.kmeans import KMeansLabeler, KMeansModel, assign, fit_kmeans
-from labelers.label_store import LabelSet
-from labelers.pipeline import label_corpus
+from labelers.corpus.label_store import LabelSet
+from labelers.labeling_run import label_corpus
 from labelers.quality import (
     label_set_quality,
     measure_quality,

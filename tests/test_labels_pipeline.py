@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from labelers.features_mfcc import MfccFeatures
-from labelers.frames import num_frames
+from labelers.corpus.frames import num_frames
 from labelers.kmeans import KMeansLabeler, KMeansModel, fit_kmeans
-from labelers.label_store import LabelSet, LabelStoreError, export_fairseq, import_fairseq
-from labelers.manifest import read_manifest, write_manifest
-from labelers.pipeline import LabelingError, label_corpus
+from labelers.corpus.label_store import LabelSet, LabelStoreError, export_fairseq, import_fairseq
+from labelers.corpus.manifest import read_manifest, write_manifest
+from labelers.labeling_run import LabelingError, label_corpus
 
 from phone_corpus import make_phone_corpus
 
@@ -246,11 +246,11 @@ class FakeState:
 
 
 def test_accelerate_processes_shard_automatically(corpus, km_model, reference, tmp_path, monkeypatch):
-    import labelers.pipeline
+    import labelers.labeling_run
 
     lab = KMeansLabeler(MfccFeatures(), km_model, "cpu")
     for index in (1, 0):
-        monkeypatch.setattr(labelers.pipeline, "distributed_state", lambda index=index: FakeState(index))
+        monkeypatch.setattr(labelers.labeling_run, "distributed_state", lambda index=index: FakeState(index))
         s = label_corpus(lab, corpus, ["train", "valid"], tmp_path, chunk_utterances=5, progress=False, verbose=False)
         assert s["shard"] == {"id": index, "of": 2}
         assert s["merged"] == (index == 0)

@@ -6,8 +6,8 @@ import numpy as np
 
 from labelers.features_mfcc import MfccFeatures
 from labelers.kmeans import KMeansLabeler, fit_kmeans
-from labelers.label_store import LabelSet
-from labelers.pipeline import label_corpus
+from labelers.corpus.label_store import LabelSet
+from labelers.labeling_run import label_corpus
 from labelers.quality import label_set_quality, measure_quality
 
 

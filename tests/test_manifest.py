@@ -1,7 +1,7 @@
 import pytest
 
-from labelers.corpus import open_split
-from labelers.manifest import (
+from labelers.corpus.split import open_split
+from labelers.corpus.manifest import (
     Manifest,
     ManifestError,
     file_sha256,

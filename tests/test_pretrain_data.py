@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from labelers.frames import num_frames
-from labelers.label_store import LabelStoreError, Skip, write_label_set
+from labelers.corpus.frames import num_frames
+from labelers.corpus.label_store import LabelStoreError, Skip, write_label_set
 from pretrain.data import DataConfig, LabelRateError, MaskParams, PretrainData, make_batches
 from pretrain.model import IGNORE
 from pretrain_helpers import make_tone_corpus
@@ -20,7 +20,7 @@ def corpus(tmp_path_factory):
 
 def _position_labels(corpus, out, rate, K=7, skip=None):
     """Label = (index of the 50 Hz frame it belongs to) mod K, at `rate`: crops must keep it consecutive."""
-    from labelers.corpus import open_split
+    from labelers.corpus.split import open_split
 
     step = rate // 50
     labels = {}
@@ -89,7 +89,7 @@ def test_ranks_get_disjoint_equal_shares(corpus, tmp_path):
 
 
 def test_refuses_unsupported_rate_and_names_bad_utterances(corpus, tmp_path):
-    from labelers.corpus import open_split
+    from labelers.corpus.split import open_split
 
     m = open_split(corpus, "train").manifest()
     labs = {s: [np.zeros(num_frames(n, 25), dtype=np.int64) for n in open_split(corpus, s).manifest().num_samples]

@@ -109,8 +109,8 @@ def test_mfcc_kmeans_route_on_synth_corpus(synth_corpus, tmp_path):
 
     from labelers.features_mfcc import MfccFeatures
     from labelers.kmeans import KMeansLabeler, fit_kmeans
-    from labelers.label_store import LabelSet
-    from labelers.pipeline import label_corpus
+    from labelers.corpus.label_store import LabelSet
+    from labelers.labeling_run import label_corpus
 
     k = 8
     km = fit_kmeans(MfccFeatures(), synth_corpus, "train", k, tmp_path / "km", percent=1.0, n_init=2, max_iter=20,

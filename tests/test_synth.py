@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labelers.audio import load_audio
-from labelers.corpus import open_split
-from labelers.frames import num_frames
-from labelers.summary import summarize_corpus
+from labelers.corpus.audio import load_audio
+from labelers.corpus.split import open_split
+from labelers.corpus.frames import num_frames
+from labelers.corpus.summary import summarize_corpus
 
 SPLITS = ("train", "valid", "test", "labeled")
 
@@ -58,7 +58,7 @@ def test_corpus_layout(synth_corpus):
 
 
 def test_phone_frames_match_audio(synth_corpus):
-    from labelers.synth.phones import PHONE_SET
+    from labelers.corpus.synth.phones import PHONE_SET
 
     for name in ("train", "valid", "test"):
         sp = open_split(synth_corpus, name)
@@ -99,10 +99,10 @@ def test_silence_and_boundaries_follow_the_audio(synth_corpus):
 
 
 def test_phone_map_covers_every_voice_and_word():
-    from labelers.synth.espeak import Espeak
-    from labelers.synth.phones import PHONE_SET, map_phoneme
-    from labelers.synth.sentences import vocabulary
-    from labelers.synth.voices import VOICES
+    from labelers.corpus.synth.espeak import Espeak
+    from labelers.corpus.synth.phones import PHONE_SET, map_phoneme
+    from labelers.corpus.synth.sentences import vocabulary
+    from labelers.corpus.synth.voices import VOICES
 
     engine = Espeak.get()
     text = ". ".join(w.lower() for w in vocabulary()) + "."
@@ -117,7 +117,7 @@ def test_phone_map_covers_every_voice_and_word():
 
 
 def test_unknown_phoneme_is_an_error():
-    from labelers.synth.phones import UnknownPhonemeError, map_phoneme, segments_from_events
+    from labelers.corpus.synth.phones import UnknownPhonemeError, map_phoneme, segments_from_events
 
     assert map_phoneme("'aI@") == "AY" and map_phoneme(",oU") == "OW" and map_phoneme("_:") == "sil"
     with pytest.raises(UnknownPhonemeError, match="'Q!'"):
@@ -129,7 +129,7 @@ def test_unknown_phoneme_is_an_error():
 
 
 def test_frame_labels_use_frame_centres():
-    from labelers.synth.phones import frame_labels
+    from labelers.corpus.synth.phones import frame_labels
 
     # 1 s of audio: 98 frames; centres at 12.5 ms + 10 ms * t
     segs = [("sil", 0.0, 0.1), ("AA", 0.1, 0.5), ("sil", 0.5, 1.0)]
@@ -141,7 +141,7 @@ def test_frame_labels_use_frame_centres():
 
 
 def test_determinism_and_default_cache(tmp_path, monkeypatch, synth_corpus):
-    from labelers.synth import default, generate
+    from labelers.corpus.synth import default, generate
 
     monkeypatch.setenv("HUBERT_BOOTSTRAP_CACHE", str(tmp_path / "cache"))
     first = default.default_corpus(minutes=0.2, seed=7, progress=False)
@@ -165,8 +165,8 @@ def test_determinism_and_default_cache(tmp_path, monkeypatch, synth_corpus):
 def test_missing_extra_gives_install_hint(tmp_path, monkeypatch):
     import importlib.util
 
-    from labelers.synth.default import default_corpus
-    from labelers.synth.espeak import SynthUnavailableError
+    from labelers.corpus.synth.default import default_corpus
+    from labelers.corpus.synth.espeak import SynthUnavailableError
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "espeakng_loader" else real(name, *a))
@@ -181,9 +181,9 @@ def test_missing_extra_gives_install_hint(tmp_path, monkeypatch):
 
 def test_core_never_imports_espeak():
     code = (
-        "import sys, bootstrap.cli, labelers.importers.common, labelers.label_store, labelers.summary\n"
+        "import sys, bootstrap.cli, labelers.corpus.importers.common, labelers.corpus.label_store, labelers.corpus.summary\n"
         "bootstrap.cli.build_parser()\n"
-        "bad = [m for m in sys.modules if m.startswith(('espeakng_loader', 'labelers.synth'))]\n"
+        "bad = [m for m in sys.modules if m.startswith(('espeakng_loader', 'labelers.corpus.synth'))]\n"
         "assert not bad, bad"
     )
     root = Path(__file__).resolve().parents[1]

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from labelers.corpus import open_split
-from pretrain.ctc_metrics import ErrorCounter
-from pretrain.ctc_vocab import letters_to_text
+from labelers.corpus.split import open_split
+from pretrain.ctc.error_rates import ErrorCounter
+from pretrain.ctc.vocab import letters_to_text
 
 
 def _train_losses(folder):
@@ -34,7 +34,7 @@ def test_teacher_learns_and_reports(trained_teacher):
 def test_teacher_loads_with_auto_classes_and_transcribes(trained_teacher, synth_corpus):
     from transformers import AutoFeatureExtractor, AutoModelForCTC, AutoProcessor, AutoTokenizer
 
-    from labelers.audio import load_audio
+    from labelers.corpus.audio import load_audio
 
     model = AutoModelForCTC.from_pretrained(trained_teacher).eval()
     processor = AutoProcessor.from_pretrained(trained_teacher)
@@ -70,8 +70,8 @@ def _encoder_state(model_or_folder):
 def test_init_from_hubert_export_builds_hubert_ctc_that_trains(tiny_hubert, synth_corpus, tmp_path, freeze_steps):
     from transformers import AutoModelForCTC
 
-    from pretrain.ctc_config import load_asr_config
-    from pretrain.ctc_train import train_asr
+    from pretrain.ctc.asr_config import load_asr_config
+    from pretrain.ctc.train import train_asr
 
     before = _encoder_state(tiny_hubert)
     cfg = load_asr_config(None, [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .run import add_experiment_arguments, load
+from bootstrap.commands.run import add_experiment_arguments, load
 
 
 def compare(exp, out_dir: Path | None = None, only: str | None = None):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from labelers.summary import format_summary, summarize_corpus
+from labelers.corpus.summary import format_summary, summarize_corpus
 
-from .run import add_experiment_arguments, load
+from bootstrap.commands.run import add_experiment_arguments, load
 
 DEMO_EXPERIMENT = Path(__file__).resolve().parents[2] / "conf" / "experiments" / "compare_sources.yaml"
 
@@ -22,7 +22,7 @@ def print_corpus_summary(data_dir, file=None) -> dict:
 def run(args) -> int:
     from bootstrap.commands.compare import compare
     from bootstrap.pipeline.runner import prepare_corpus
-    from labelers.synth.espeak import SynthUnavailableError
+    from labelers.corpus.synth.espeak import SynthUnavailableError
 
     exp = load(args)
     try:

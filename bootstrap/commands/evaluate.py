@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .train_asr import FINETUNE_EVAL_CONFIG
+from bootstrap.commands.train_asr import FINETUNE_EVAL_CONFIG
 
 
 def register(sub) -> None:
@@ -48,9 +48,9 @@ def run(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from bootstrap.evaluation.evaluate import evaluate_model
+    from bootstrap.evaluation.model_evaluation import evaluate_model
     from bootstrap.evaluation.layers import EvalSettings
-    from bootstrap.evaluation.report import format_table
+    from bootstrap.evaluation.layer_report import format_table
 
     settings = EvalSettings(
         train_split=args.train_split, eval_split=args.eval_split, k=args.k, layers=args.layers,

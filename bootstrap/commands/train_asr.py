@@ -46,8 +46,8 @@ def run(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from pretrain.ctc_config import load_asr_config
-    from pretrain.ctc_train import print_summary, train_asr
+    from pretrain.ctc.asr_config import load_asr_config
+    from pretrain.ctc.train import print_summary, train_asr
 
     config = args.config or default_asr_config(args.init)
     cfg = load_asr_config(config, args.overrides)

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from labelers.corpus import open_split
+from labelers.corpus.split import open_split
 
-from labelers.audio_batches import iter_audio_batches
+from labelers.corpus.batching import iter_audio_batches
 from labelers.features_model import ModelFeatures
 
-from .clusters import fit_assign, label_quality
-from .phones import PhoneInventory, phones_at_rate
-from .probe import train_linear_probe
+from bootstrap.evaluation.clusters import fit_assign, label_quality
+from bootstrap.evaluation.phone_frames import PhoneInventory, phones_at_rate
+from bootstrap.evaluation.probe import train_linear_probe
 
 
 @dataclass

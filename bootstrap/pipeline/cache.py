@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from labelers.atomic import write_json
+from labelers.corpus.atomic import write_json
 
 DONE_FILE = "stage.json"
 

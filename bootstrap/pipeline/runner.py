@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import load_done, mark_done, stage_dir, stage_key
-from .experiment import Experiment, StageSpec
+from bootstrap.pipeline.cache import load_done, mark_done, stage_dir, stage_key
+from bootstrap.pipeline.experiment import Experiment, StageSpec
 
 # kind -> module in bootstrap/pipeline/ with `run(params, ctx, folder) -> result dict`
 STAGE_MODULES = {
@@ -49,7 +49,7 @@ def prepare_corpus(exp: Experiment) -> tuple[Path, str]:
             raise FileNotFoundError(f"{path}: corpus folder not found (experiment {exp.source})")
         return path, f"path:{path.resolve()}"
     if "synth" in corpus:
-        from labelers.synth.default import default_corpus
+        from labelers.corpus.synth.default import default_corpus
 
         opts = corpus["synth"] or {}
         path = default_corpus(minutes=float(opts.get("minutes", 10.0)), seed=int(opts.get("seed", 0)))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from bootstrap.commands.train_asr import FINETUNE_EVAL_CONFIG
-from bootstrap.evaluation.evaluate import evaluate_model
+from bootstrap.evaluation.model_evaluation import evaluate_model
 from bootstrap.evaluation.layers import EvalSettings
-from bootstrap.evaluation.report import format_table
+from bootstrap.evaluation.layer_report import format_table
 
-from .argv import overrides
-from .cache import resolve_config
+from bootstrap.pipeline.argv import overrides
+from bootstrap.pipeline.cache import resolve_config
 
 FINETUNE_KEYS = ("finetune", "finetune_config", "finetune_overrides")
 

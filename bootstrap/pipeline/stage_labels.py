@@ -7,7 +7,7 @@ from pathlib import Path
 from bootstrap import labels_cli
 from labelers.quality import format_quality, label_set_quality, write_quality
 
-from .argv import options, read_json
+from bootstrap.pipeline.argv import options, read_json
 
 OWN_KEYS = ("source", "model", "splits")
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .argv import overrides, read_json
-from .cache import resolve_config
+from bootstrap.pipeline.argv import overrides, read_json
+from bootstrap.pipeline.cache import resolve_config
 
 
 def run(params: dict, ctx, folder: Path) -> dict:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from bootstrap.commands.train_asr import default_asr_config
-from pretrain.ctc_config import load_asr_config
-from pretrain.ctc_train import print_summary, train_asr
+from pretrain.ctc.asr_config import load_asr_config
+from pretrain.ctc.train import print_summary, train_asr
 
-from .argv import overrides
-from .cache import resolve_config
+from bootstrap.pipeline.argv import overrides
+from bootstrap.pipeline.cache import resolve_config
 
 
 def run(params: dict, ctx, folder: Path) -> dict:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labelers.atomic import write_json, write_text
+from labelers.corpus.atomic import write_json, write_text
 
-from .collect import collect
-from .figures import curves_figure, label_quality_figure, layers_figure
+from bootstrap.report.collect import collect
+from bootstrap.report.figures import curves_figure, label_quality_figure, layers_figure
 
 
 def _pct(x) -> str:

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from .generate import GENERATOR_VERSION, generate_corpus
+from labelers.corpus.synth.generate import GENERATOR_VERSION, generate_corpus
 
 CACHE_ENV = "HUBERT_BOOTSTRAP_CACHE"
 

@@ -33,14 +33,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .atomic import atomic_open
-from .audio import SAMPLE_RATE
-from .audio_batches import iter_audio_batches
-from .corpus import open_split
-from .distributed import distributed_state
-from .frames import num_frames
-from .label_store import INFO_FILE, LabelSet, LabelStoreError, Skip, write_label_set
-from .manifest import Manifest, letters_to_words
+from labelers.corpus.atomic import atomic_open
+from labelers.corpus.audio import SAMPLE_RATE
+from labelers.corpus.batching import iter_audio_batches
+from labelers.corpus.split import open_split
+from labelers.distributed import distributed_state
+from labelers.corpus.frames import num_frames
+from labelers.corpus.label_store import INFO_FILE, LabelSet, LabelStoreError, Skip, write_label_set
+from labelers.corpus.manifest import Manifest, letters_to_words
 
 WORK_DIR = ".work"
 DEFAULT_CHUNK_UTTERANCES = 256

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .common import ImportReport, check_many, normalize_transcript, split_name_from, write_split
+from labelers.corpus.importers.common import ImportReport, check_many, normalize_transcript, split_name_from, write_split
 
 
 def is_subset(path: Path) -> bool:

@@ -12,7 +12,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from labelers.atomic import write_text
+from labelers.corpus.atomic import write_text
 
 PAD, UNK, WORD_DELIMITER = "<pad>", "<unk>", "|"
 SPECIALS = (PAD, UNK, WORD_DELIMITER)

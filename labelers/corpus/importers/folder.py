@@ -13,7 +13,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from .common import ImportReport, check_many, convert_audio, normalize_transcript, run_many, split_name_from, write_split
+from labelers.corpus.importers.common import ImportReport, check_many, convert_audio, normalize_transcript, run_many, split_name_from, write_split
 
 
 def audio_extensions() -> set[str]:

@@ -1,6 +1,6 @@
 """ctypes binding to libespeak-ng (from the `espeakng-loader` wheel): int16 audio plus phoneme events.
 
-espeak-ng is GPL-3.0, so this module is only imported by `labelers.synth`, and `espeakng_loader`
+espeak-ng is GPL-3.0, so this module is only imported by `labelers.corpus.synth`, and `espeakng_loader`
 only inside `Espeak.get()`: the core never loads it. One process holds one engine (espeak keeps
 global state); calls are serialized with a lock and every call sets voice, parameters and the noise
 seed afresh. The waveform generator still carries phase state from call to call, so byte-identical

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import atomic_open, write_lines
+from labelers.corpus.atomic import atomic_open, write_lines
 
 
 class ManifestError(ValueError):

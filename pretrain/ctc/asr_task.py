@@ -12,22 +12,22 @@ from pathlib import Path
 
 import torch
 
-from labelers.corpus import open_split
+from labelers.corpus.split import open_split
 
-from .ctc_augment import spec_augment
-from .ctc_config import ASRConfig
-from .ctc_data import length_sorted_batches, load_ctc_split, make_loader, model_inputs
-from .ctc_metrics import ErrorCounter, greedy_ids
-from .ctc_model import (
+from pretrain.ctc.spec_augment import spec_augment
+from pretrain.ctc.asr_config import ASRConfig
+from pretrain.ctc.transcribed_data import length_sorted_batches, load_ctc_split, make_loader, model_inputs
+from pretrain.ctc.error_rates import ErrorCounter, greedy_ids
+from pretrain.ctc.asr_models import (
     encoder_parameters, frame_seconds, frames_for_samples, output_lengths, pretrained_ctc_model, scratch_ctc_model,
 )
-from .ctc_vocab import build_vocab, make_tokenizer
-from .loop import LoopConfig, accumulation_steps
+from pretrain.ctc.vocab import build_vocab, make_tokenizer
+from pretrain.loop import LoopConfig, accumulation_steps
 
 
 def split_letters(data_dir, split: str) -> list[str]:
     """`.ltr` lines of a split, or its `.wrd` lines converted to letters."""
-    from labelers.manifest import words_to_letters
+    from labelers.corpus.manifest import words_to_letters
 
     sp = open_split(data_dir, split)
     if sp.has("ltr"):

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from labelers.audio import SAMPLE_RATE, AudioError, load_audio
-from labelers.corpus import open_split
+from labelers.corpus.audio import SAMPLE_RATE, AudioError, load_audio
+from labelers.corpus.split import open_split
 
-from .ctc_vocab import encode_letters, letters_to_text
+from pretrain.ctc.vocab import encode_letters, letters_to_text
 
 
 def ctc_min_frames(ids: list[int]) -> int:
@@ -51,7 +51,7 @@ class CTCSplit:
 def load_ctc_split(data_dir, split: str, vocab: dict[str, int], frames_for_samples=None,
                    max_seconds: float | None = None, min_seconds: float = 0.0) -> CTCSplit:
     """Read `{split}.tsv` + `{split}.ltr` (or `.wrd`, converted) and keep the utterances CTC can learn."""
-    from labelers.manifest import words_to_letters
+    from labelers.corpus.manifest import words_to_letters
 
     sp = open_split(data_dir, split)
     manifest = sp.manifest()

@@ -6,14 +6,14 @@ import os
 import time
 from pathlib import Path
 
-from .layers import EvalSettings, evaluate_layers
-from .report import write_report
+from bootstrap.evaluation.layers import EvalSettings, evaluate_layers
+from bootstrap.evaluation.layer_report import write_report
 
 
 def finetune_cer(model_dir, data_dir, out_dir, split: str, eval_split: str, config, overrides: list[str]) -> dict:
     """CTC fine-tuning of `model_dir` on `split` (a new character head), greedy CER/WER on `eval_split`."""
-    from pretrain.ctc_config import load_asr_config
-    from pretrain.ctc_train import train_asr
+    from pretrain.ctc.asr_config import load_asr_config
+    from pretrain.ctc.train import train_asr
 
     cfg = load_asr_config(config, overrides)
     summary = train_asr(data_dir, split, Path(out_dir) / "finetune", cfg, init=model_dir, valid_split=eval_split)

@@ -7,7 +7,7 @@ code needs is read from the model, not assumed:
 - the frame geometry (`FrameGeometry`): seconds per output frame and the time of frame 0's centre.
   wav2vec2 family (raw waveform in, conv feature encoder): hop = product of conv strides (320
   samples = 20 ms), centre = half the receptive field (400 samples -> 12.5 ms, the same centre as
-  `labelers.frames`). Parakeet / FastConformer (log-mel in, conv subsampling): hop = feature
+  `labelers.corpus.frames`). Parakeet / FastConformer (log-mel in, conv subsampling): hop = feature
   extractor hop x subsampling factor (10 ms x 8 = 80 ms; 40 ms with factor 4); the STFT is centred
   and the subsampling convs are symmetric, so frame j is centred at j x hop. Unknown architectures
   are measured by running the model on silence of two lengths.
@@ -31,7 +31,7 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from .audio import SAMPLE_RATE
+from labelers.corpus.audio import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 

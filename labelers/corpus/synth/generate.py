@@ -29,14 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import write_json
-from ..audio import SAMPLE_RATE
-from ..corpus import PHONE_RATE
-from ..manifest import Manifest, write_manifest, write_side_file, words_to_letters
-from .espeak import require_espeak
-from .phones import PHONE_SET, frame_labels, segments_from_events, shift_segments
-from .sentences import SentenceGenerator
-from .voices import VOICES, Prosody, sample_prosody, voice_dir
+from labelers.corpus.atomic import write_json
+from labelers.corpus.audio import SAMPLE_RATE
+from labelers.corpus.split import PHONE_RATE
+from labelers.corpus.manifest import Manifest, write_manifest, write_side_file, words_to_letters
+from labelers.corpus.synth.espeak import require_espeak
+from labelers.corpus.synth.phones import PHONE_SET, frame_labels, segments_from_events, shift_segments
+from labelers.corpus.synth.sentences import SentenceGenerator
+from labelers.corpus.synth.voices import VOICES, Prosody, sample_prosody, voice_dir
 
 GENERATOR_VERSION = 1
 SPLIT_FRACTIONS = {"train": 0.8, "valid": 0.1, "test": 0.1}
@@ -59,7 +59,7 @@ class Utterance:
 def render(engine, text: str, prosody: Prosody, rng: np.random.Generator, synth_seed: int = 0):
     """Synthesize `text`, resample to 16 kHz, add padding, gain and hiss.
     Returns (float32 audio in [-1, 1], phone segments in seconds covering the audio)."""
-    from ..audio import resample
+    from labelers.corpus.audio import resample
 
     syn = engine.synthesize(text, prosody.voice, prosody.rate, prosody.pitch, prosody.pitch_range, synth_seed)
     if not syn.phonemes or syn.samples.size == 0:
@@ -130,7 +130,7 @@ def _build(tmp: str, root: str, minutes: float, seed: int, labeled_fraction: flo
     """Runs in a fresh process: synthesize every split into `tmp`, in a fixed order."""
     from tqdm import tqdm
 
-    from .espeak import Espeak
+    from labelers.corpus.synth.espeak import Espeak
 
     engine = Espeak.get()
     out = Path(tmp)

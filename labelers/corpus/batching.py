@@ -1,7 +1,7 @@
 """Decode a manifest's audio in length-sorted batches, in background threads, skipping bad files.
 
 Shared by the labeling run and the k-means fit so both read audio the same way: soundfile decode
-through `labelers.audio.load_audio`, an AudioError becomes a `Skip` with its reason (never a crash),
+through `labelers.corpus.audio.load_audio`, an AudioError becomes a `Skip` with its reason (never a crash),
 and a file whose decoded length disagrees with the manifest is skipped rather than mislabelled.
 """
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, AudioError, load_audio
-from .frames import num_frames
-from .label_store import Skip
-from .manifest import Manifest
+from labelers.corpus.audio import SAMPLE_RATE, AudioError, load_audio
+from labelers.corpus.frames import num_frames
+from labelers.corpus.label_store import Skip
+from labelers.corpus.manifest import Manifest
 
 
 @dataclass

@@ -12,10 +12,10 @@ def _print_reports(reports) -> int:
 
 
 def run_synth(args) -> int:
-    from labelers.synth.espeak import SynthUnavailableError
-    from labelers.synth.generate import generate_corpus
+    from labelers.corpus.synth.espeak import SynthUnavailableError
+    from labelers.corpus.synth.generate import generate_corpus
 
-    from .demo import print_corpus_summary
+    from bootstrap.commands.demo import print_corpus_summary
 
     try:
         info = generate_corpus(args.out, minutes=args.minutes, seed=args.seed, overwrite=args.force)
@@ -46,14 +46,14 @@ def _clean_errors(fn):
 
 @_clean_errors
 def run_librispeech(args) -> int:
-    from labelers.importers.librispeech import import_librispeech
+    from labelers.corpus.importers.librispeech import import_librispeech
 
     return _print_reports(import_librispeech(args.root, args.out, args.split_name, workers=args.workers))
 
 
 @_clean_errors
 def run_folder(args) -> int:
-    from labelers.importers.folder import import_folder
+    from labelers.corpus.importers.folder import import_folder
 
     report = import_folder(
         args.root, args.out, args.split_name, require_text=args.require_text, convert=args.convert, workers=args.workers
@@ -63,7 +63,7 @@ def run_folder(args) -> int:
 
 @_clean_errors
 def run_hf(args) -> int:
-    from labelers.importers.hf import import_hf
+    from labelers.corpus.importers.hf import import_hf
 
     reports = import_hf(args.dataset, args.out, args.split, args.audio_column, args.text_column, args.split_name)
     return _print_reports(reports)

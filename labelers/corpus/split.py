@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .manifest import Manifest, file_sha256, read_manifest, read_side_file
+from labelers.corpus.manifest import Manifest, file_sha256, read_manifest, read_side_file
 
 PHONE_RATE = 100  # reference phones: one symbol per 10 ms frame
 

@@ -11,8 +11,8 @@ import io
 import os
 from pathlib import Path
 
-from ..audio import AudioError, decode_audio
-from .common import ImportReport, normalize_transcript, write_flac_16k, write_split
+from labelers.corpus.audio import AudioError, decode_audio
+from labelers.corpus.importers.common import ImportReport, normalize_transcript, write_flac_16k, write_split
 
 TEXT_COLUMNS = ("text", "sentence", "transcript", "transcription", "normalized_text", "words")
 
@@ -23,7 +23,7 @@ def _audiofolder_without_torchcodec(path: Path):
     split subfolders; without metadata, every audio file, no text. The audio column holds paths."""
     import datasets
 
-    from .folder import find_audio
+    from labelers.corpus.importers.folder import find_audio
 
     parts = {}
     for meta in sorted([*path.rglob("metadata.csv"), *path.rglob("metadata.jsonl")]):
@@ -104,7 +104,7 @@ def _decode_row(value, name: str):
         value = value.get("path")
     if not value:
         raise AudioError(name, "row has neither audio bytes nor a path")
-    from ..audio import load_audio
+    from labelers.corpus.audio import load_audio
 
     return load_audio(value)
 

@@ -10,7 +10,7 @@ import soundfile as sf
 import torch
 import torchaudio.transforms as T
 
-from .frames import SAMPLE_RATE, WINDOW as MIN_SAMPLES  # shortest usable audio: one 25 ms window
+from labelers.corpus.frames import SAMPLE_RATE, WINDOW as MIN_SAMPLES  # shortest usable audio: one 25 ms window
 
 
 class AudioError(Exception):

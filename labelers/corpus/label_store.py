@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import write_json, write_lines
-from .corpus import open_split
-from .frames import LABEL_LENGTH_TOLERANCE, num_frames
-from .manifest import read_side_file
+from labelers.corpus.atomic import write_json, write_lines
+from labelers.corpus.split import open_split
+from labelers.corpus.frames import LABEL_LENGTH_TOLERANCE, num_frames
+from labelers.corpus.manifest import read_side_file
 
 FORMAT_VERSION = 1
 INFO_FILE = "labels.json"
@@ -222,7 +222,7 @@ def export_fairseq(
     fairseq has no notion of a skipped row, so skipped utterances are left out of the exported
     manifest, labels and transcripts together (rows stay aligned). Returns rows dropped per split.
     """
-    from .manifest import Manifest, write_manifest, write_side_file
+    from labelers.corpus.manifest import Manifest, write_manifest, write_side_file
 
     ls = LabelSet.open(label_dir)
     data_dir = data_dir or ls.info.get("data_dir")

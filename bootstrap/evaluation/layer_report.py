@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from labelers.atomic import write_json
+from labelers.corpus.atomic import write_json
 
 JSON_FILE, PNG_FILE = "evaluation.json", "layers.png"
 

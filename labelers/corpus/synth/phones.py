@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..frames import hop_for_rate, num_frames, WINDOW, SAMPLE_RATE
+from labelers.corpus.frames import hop_for_rate, num_frames, WINDOW, SAMPLE_RATE
 
 SILENCE = "sil"
 VOWELS = ["AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"]
@@ -81,7 +81,7 @@ def map_phoneme(name: str) -> str:
     try:
         return ESPEAK_TO_PHONE[base]
     except KeyError:
-        raise UnknownPhonemeError(f"espeak phoneme {name!r} has no entry in the phone map (labelers/synth/phones.py)") from None
+        raise UnknownPhonemeError(f"espeak phoneme {name!r} has no entry in the phone map (labelers/corpus/synth/phones.py)") from None
 
 
 def segments_from_events(events, num_samples: int, sample_rate: int) -> list[tuple[str, float, float]]:

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..atomic import write_json
-from ..audio import SAMPLE_RATE, AudioError, load_audio
-from ..manifest import Manifest, write_manifest, write_side_file, words_to_letters
+from labelers.corpus.atomic import write_json
+from labelers.corpus.audio import SAMPLE_RATE, AudioError, load_audio
+from labelers.corpus.manifest import Manifest, write_manifest, write_side_file, words_to_letters
 
 _NON_WORD = re.compile(r"[^\w']+")
 

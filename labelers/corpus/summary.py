@@ -7,7 +7,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from .corpus import open_split
+from labelers.corpus.split import open_split
 
 SPLIT_ORDER = ("train", "labeled", "valid", "test")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labelers.corpus import PHONE_RATE
-from labelers.frames import LABEL_LENGTH_TOLERANCE, nearest_frames, num_frames
+from labelers.corpus.split import PHONE_RATE
+from labelers.corpus.frames import LABEL_LENGTH_TOLERANCE, nearest_frames, num_frames
 
 
 class PhoneInventory:

@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from labelers.atomic import write_json
+from labelers.corpus.atomic import write_json
 
-from .ctc_config import ASRConfig
-from .ctc_task import CTCTask
+from pretrain.ctc.asr_config import ASRConfig
+from pretrain.ctc.asr_task import CTCTask
 
 SUMMARY_FILE = "asr_summary.json"
 
@@ -26,7 +26,7 @@ SUMMARY_FILE = "asr_summary.json"
 def train_asr(data_dir, split: str, out_dir, cfg: ASRConfig, init=None, valid_split: str | None = "valid",
               resume: bool = True) -> dict:
     """Train on `split`, score `valid_split` with greedy CER/WER, save to `out_dir`; returns the summary."""
-    from .loop import LoopConfig, make_accelerator, run_training
+    from pretrain.loop import LoopConfig, make_accelerator, run_training
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
