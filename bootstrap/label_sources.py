@@ -228,3 +228,46 @@ register(LabelSource("asr", "frame targets from a CTC ASR model's aligned token 
                      _add_asr_arguments))
 register(kmeans_source("asr-features", "k-means on a hidden layer of a CTC ASR model's encoder (--layer, "
                        "default second-to-last)", _asr_features))
+
+
+# ---------------------------------------------------------------- random-projection source (BEST-RQ)
+
+def _build_rq_labeler(args):
+    """--quantizer DIR loads one; otherwise OUT/rq is reused when present, else measured and drawn."""
+    from labelers.random_projection import RandomProjectionLabeler, RandomProjectionQuantizer, fit_quantizer
+
+    q_dir = Path(args.quantizer) if args.quantizer else Path(args.out) / "rq"
+    if args.quantizer or (q_dir / "rq.json").is_file():
+        q = RandomProjectionQuantizer.load(q_dir)
+        if args.n_clusters and q.n_codes != args.n_clusters:
+            raise SystemExit(f"{q_dir} holds a codebook of {q.n_codes} codes, not --n-clusters {args.n_clusters}; "
+                             "remove it or pass --quantizer")
+        if not args.quantizer:
+            print(f"reusing the random-projection quantizer drawn earlier in {q_dir}")
+    else:
+        if not args.n_clusters:
+            raise SystemExit("--source rq needs --n-clusters K (codebook size) or --quantizer DIR")
+        if args.num_shards and args.num_shards > 1:
+            raise SystemExit("separate shard jobs must share one quantizer: label one split first (or pass "
+                             "--quantizer DIR to every shard)")
+        from labelers.distributed import distributed_state
+
+        state = distributed_state()
+        if state is None or state.is_main_process:
+            fit_quantizer(args.data, args.fit_split or args.splits.split(",")[0], args.n_clusters, q_dir,
+                          code_dim=args.code_dim, seed=args.seed, percent=args.percent,
+                          batch_seconds=args.batch_seconds, progress=not args.no_progress)
+        if state is not None:
+            state.wait_for_everyone()
+        q = RandomProjectionQuantizer.load(q_dir)
+    return RandomProjectionLabeler(q)
+
+
+def _add_rq_arguments(group) -> None:
+    group.add_argument("--quantizer", help="rq: a quantizer folder (rq.npz + rq.json) to reuse (default: OUT/rq, "
+                                           "drawn on the first run from --seed, statistics from --fit-split)")
+    group.add_argument("--code-dim", type=int, default=16, help="rq: codebook dimension (BEST-RQ: 16)")
+
+
+register(LabelSource("rq", "random-projection quantizer of normalised stacked log-mels (BEST-RQ, 50 Hz, "
+                     "--n-clusters = codebook size), no k-means", _build_rq_labeler, _add_rq_arguments))
