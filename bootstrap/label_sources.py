@@ -153,13 +153,13 @@ def _use_transcripts(args) -> bool:
         return False
     from labelers.corpus.split import open_split
 
-    have = {s: open_split(args.data, s).has("wrd") or open_split(args.data, s).has("ltr")
-            for s in args.splits.split(",") if s}
+    exts = ("phn",) if _teacher_units(args).get("phones_from") == "phn" else ("wrd", "ltr")
+    have = {s: any(open_split(args.data, s).has(e) for e in exts) for s in args.splits.split(",") if s}
     if all(have.values()):
         return True
     if args.transcripts == "require" or any(have.values()):
         missing = sorted(s for s, ok in have.items() if not ok)
-        raise SystemExit(f"--transcripts {args.transcripts}: no .wrd/.ltr for split(s) {missing}; label them "
+        raise SystemExit(f"--transcripts {args.transcripts}: no {'/'.join('.' + e for e in exts)} for split(s) {missing}; label them "
                          "in a separate run with --transcripts none, or add transcripts")
     return False
 
@@ -173,11 +173,33 @@ def _asr_model(args):
     return CTCModel.load(args.model, device=device, dtype=dtype)
 
 
+def _teacher_units(args) -> dict:
+    """teacher_units.json of a teacher trained here ({"units": "chars"} otherwise)."""
+    from labelers.phone_encoder import teacher_units
+
+    return teacher_units(args.model) if args.model else {"units": "chars"}
+
+
+def _phone_encoder(args, model):
+    """A phone teacher aligns phone transcriptions made the way its training targets were."""
+    units = _teacher_units(args)
+    if units.get("units") != "phones":
+        return None
+    from labelers.corpus.phone_transcripts import LexiconError
+    from labelers.phone_encoder import PhoneTranscriptEncoder
+
+    try:
+        return PhoneTranscriptEncoder(units, model.vocab, model.blank_id, strict=args.strict)
+    except (LexiconError, ValueError) as e:
+        raise SystemExit(f"--model {args.model}: {e}") from None
+
+
 def _build_asr_labeler(args):
     from labelers.asr_labeler import AsrLabeler
 
+    model = _asr_model(args)
     return AsrLabeler(
-        _asr_model(args), blank=args.blank, label_rate=args.label_rate, use_transcripts=_use_transcripts(args),
+        model, encoder=_phone_encoder(args, model), blank=args.blank, label_rate=args.label_rate, use_transcripts=_use_transcripts(args),
         min_confidence=args.min_confidence, strict=args.strict, unalignable=args.unalignable,
         batch_seconds=args.batch_seconds, chunk_seconds=args.chunk_seconds,
         align_workers=_align_workers(args),
