@@ -50,3 +50,71 @@ def test_no_masked_frames_gives_zero_with_a_graph():
                                torch.zeros(2, 5, dtype=torch.bool))
     assert (n, frames) == (0, 0) and float(loss.detach()) == 0.0
     loss.backward()
+
+
+# ---------------------------------------------------------------- `model.loss: ctc` through the model
+
+SMALL = dict(size="tiny", hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+             conv_dim=[16] * 7, final_dim=8, layerdrop=0.0)
+
+
+def _tone_batch(B=4, seconds=1.0, seed=0):
+    """Tone sequences whose 50 Hz labels are each frame's tone (see tests/pretrain_helpers.py)."""
+    import numpy as np
+
+    from pretrain.masking import compute_mask
+    from pretrain_helpers import labels_at, tone_utterance
+
+    rng = np.random.default_rng(seed)
+    wavs, labs = zip(*(tone_utterance(rng, seconds) for _ in range(B)))
+    wav = torch.from_numpy(np.stack(wavs))
+    targets = torch.from_numpy(np.stack([labels_at(c, 50) for c in labs]))
+    T = targets.shape[1]
+    mask = torch.from_numpy(compute_mask([T] * B, T, 0.8, 5, 2, np.random.default_rng(seed)))
+    return wav, [targets], mask
+
+
+def test_ctc_loss_through_the_model_equals_span_ctc():
+    from pretrain.loss import LOSSES, compute_loss
+    from pretrain.model import HubertPretrainModel, ModelConfig
+
+    torch.manual_seed(0)
+    model = HubertPretrainModel(ModelConfig(**SMALL, loss="ctc"), [6]).eval()
+    assert model.label_embs[0].num_embeddings == 7  # 6 classes + the blank
+    wav, targets, mask = _tone_batch()
+    with torch.no_grad():
+        out = model(wav, targets, mask, per_frame=LOSSES["ctc"].per_frame)
+        res = compute_loss(out, model.cfg)
+        h = model.hubert(wav, mask_time_indices=mask.clone()).last_hidden_state
+        lg = model.logits(h, 0)
+        total, _, frames = span_ctc(lg[..., :6], lg[..., 6], targets[0], mask)
+        pen = model.hubert.feature_extractor(wav).pow(2).mean()
+    torch.testing.assert_close(res.loss, total / frames + 10 * pen, rtol=1e-4, atol=1e-4)
+    assert res.sample_size == frames == int(mask.sum()) and "ctc_m" in res.metrics
+
+
+def test_training_a_tiny_model_lowers_the_ctc_loss():
+    from pretrain.loss import compute_loss
+    from pretrain.model import HubertPretrainModel, ModelConfig
+
+    torch.manual_seed(0)
+    model = HubertPretrainModel(ModelConfig(**SMALL, loss="ctc"), [6]).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    wav, targets, mask = _tone_batch(seed=1)
+
+    def ctc_value():
+        model.eval()
+        with torch.no_grad():
+            v = float(compute_loss(model(wav, targets, mask, per_frame=True), model.cfg).metrics["ctc_m"])
+        model.train()
+        return v
+
+    before = ctc_value()
+    for step in range(60):
+        w, t, m = _tone_batch(seed=100 + step % 6)
+        loss = compute_loss(model(w, t, m, per_frame=True), model.cfg).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = ctc_value()
+    assert after < 0.8 * before, (before, after)
