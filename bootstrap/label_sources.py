@@ -260,7 +260,10 @@ def _build_rq_labeler(args):
 
     q_dir = Path(args.quantizer) if args.quantizer else Path(args.out) / "rq"
     if args.quantizer or (q_dir / "rq.json").is_file():
-        q = RandomProjectionQuantizer.load(q_dir)
+        try:
+            q = RandomProjectionQuantizer.load(q_dir)
+        except (OSError, KeyError, ValueError) as e:
+            raise SystemExit(f"--quantizer {q_dir}: {e}") from None
         if args.n_clusters and q.n_codes != args.n_clusters:
             raise SystemExit(f"{q_dir} holds a codebook of {q.n_codes} codes, not --n-clusters {args.n_clusters}; "
                              "remove it or pass --quantizer")

@@ -93,3 +93,8 @@ def test_quantizer_reused_on_rerun_and_for_another_store(corpus, tmp_path):
     # a codebook size that disagrees with the stored quantizer is refused
     with pytest.raises(SystemExit):
         run_cli(corpus, out, "--n-clusters", "32")
+
+
+def test_missing_quantizer_is_one_clear_error(corpus, tmp_path):
+    with pytest.raises(SystemExit, match="no random-projection quantizer"):
+        run_cli(corpus, tmp_path / "x", "--quantizer", str(tmp_path / "nowhere"))
