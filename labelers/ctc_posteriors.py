@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from labelers.corpus.audio import SAMPLE_RATE
+from labelers.corpus.batching import pack_by_length, sort_by_length
 
 log = logging.getLogger(__name__)
 
@@ -363,18 +364,13 @@ class CTCModel:
         chunk_samples = max(int(chunk_seconds * SAMPLE_RATE), 4 * hop)
         plans = [plan_chunks(len(w), chunk_samples, int(overlap_seconds * SAMPLE_RATE), hop) for w in wavs]
         pieces = [(u, k, c) for u, plan in enumerate(plans) for k, c in enumerate(plan)]
-        order = sorted(range(len(pieces)), key=lambda i: pieces[i][2].end - pieces[i][2].start, reverse=True)
+        lengths = [c.end - c.start for _, _, c in pieces]
         results: dict[int, np.ndarray] = {}
-        budget = batch_seconds * SAMPLE_RATE
-        i = 0
-        while i < len(order):
-            longest = pieces[order[i]][2].end - pieces[order[i]][2].start
-            size = max(1, int(budget // max(longest, 1)))
-            batch = order[i : i + size]
+        # longest first: a batch that does not fit in memory fails at once, not at the end
+        for batch in pack_by_length(sort_by_length(lengths, descending=True), lengths, batch_seconds * SAMPLE_RATE):
             outs = self._forward([wavs[pieces[j][0]][pieces[j][2].start : pieces[j][2].end] for j in batch], layer)
             for j, o in zip(batch, outs):
                 results[j] = o
-            i += len(batch)
             if progress is not None:
                 progress(len(batch))
         out, j = [], 0

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from labelers.corpus.batching import pack_by_length, sort_by_length
 from labelers.corpus.frames import num_frames
 
 MODEL_RATE = 50
@@ -98,19 +99,8 @@ class ModelFeatures:
         return out
 
     def _batches(self, pieces):
-        order = sorted(range(len(pieces)), key=lambda i: pieces[i][2] - pieces[i][1])
-        batches, cur = [], []
-        for i in order:
-            n = pieces[i][2] - pieces[i][1]
-            if cur:
-                m = pieces[cur[-1]][2] - pieces[cur[-1]][1]
-                if (self.group_norm and n != m) or n * (len(cur) + 1) > self.batch_samples:
-                    batches.append(cur)
-                    cur = []
-            cur.append(i)
-        if cur:
-            batches.append(cur)
-        return batches
+        lengths = [e - s for _, s, e, *_ in pieces]
+        return pack_by_length(sort_by_length(lengths), lengths, self.batch_samples, same_length=self.group_norm)
 
     @torch.no_grad()
     def extract_layers(self, wavs: list[np.ndarray]) -> dict[int, list[torch.Tensor]]:

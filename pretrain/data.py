@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from labelers.corpus.audio import AudioError, load_audio
+from labelers.corpus.batching import pack_by_length, sort_by_length
 from labelers.corpus.split import open_split
 from labelers.corpus.frames import LABEL_LENGTH_TOLERANCE, num_frames
 from labelers.corpus.label_store import LabelSet
@@ -117,21 +118,10 @@ def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: in
 def make_batches(sizes: np.ndarray, budget: int, crop: bool, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
     """Bucketed dynamic batches: sort by size (random ties), fill up to `budget` samples, shuffle."""
     rng = np.random.default_rng((seed, epoch, 0))
-    order = np.lexsort((rng.random(len(sizes)), sizes)) if shuffle else np.argsort(sizes, kind="stable")
-    batches, cur, first = [], [], 0
-    for i in order.tolist():
-        s = int(sizes[i])
-        if cur:
-            # crop: every utterance becomes the shortest (the first, sizes ascend); pad: the longest (this one)
-            per = first if crop else s
-            if per * (len(cur) + 1) > budget:
-                batches.append(cur)
-                cur = []
-        if not cur:
-            first = s
-        cur.append(i)
-    if cur:
-        batches.append(cur)
+    lengths = sizes.tolist()
+    order = sort_by_length(lengths, tie_break=rng.random(len(lengths)).tolist() if shuffle else None)
+    # crop: every utterance becomes the batch's shortest; pad: its longest
+    batches = pack_by_length(order, lengths, budget, crop=crop)
     if shuffle:
         batches = [batches[j] for j in rng.permutation(len(batches))]
     return batches

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from labelers.corpus.audio import SAMPLE_RATE, AudioError, load_audio
+from labelers.corpus.batching import pack_by_length, sort_by_length
 from labelers.corpus.split import open_split
 
 from pretrain.ctc.vocab import encode_letters, letters_to_text
@@ -95,19 +96,9 @@ def length_sorted_batches(num_samples: list[int], batch_seconds: float, max_batc
     and breaks ties between equal lengths, so every process derives the same list from the same seed.
     """
     rng = random.Random(seed)
-    order = sorted(range(len(num_samples)), key=lambda i: (num_samples[i], rng.random() if shuffle else i))
-    budget = batch_seconds * SAMPLE_RATE
-    batches, cur, longest = [], [], 0
-    for i in order:
-        n = num_samples[i]
-        grown = max(longest, n) * (len(cur) + 1)
-        if cur and (grown > budget or (max_batch_size and len(cur) >= max_batch_size)):
-            batches.append(cur)
-            cur, longest = [], 0
-        cur.append(i)
-        longest = max(longest, n)
-    if cur:
-        batches.append(cur)
+    ties = [rng.random() for _ in num_samples] if shuffle else None
+    order = sort_by_length(num_samples, tie_break=ties)
+    batches = pack_by_length(order, num_samples, batch_seconds * SAMPLE_RATE, max_batch_size=max_batch_size)
     if shuffle:
         rng.shuffle(batches)
     return batches
