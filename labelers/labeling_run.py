@@ -40,7 +40,7 @@ from labelers.corpus.split import open_split
 from labelers.distributed import distributed_state
 from labelers.corpus.frames import num_frames
 from labelers.corpus.label_store import INFO_FILE, LabelSet, LabelStoreError, Skip, write_label_set
-from labelers.corpus.manifest import Manifest, letters_to_words
+from labelers.corpus.manifest import Manifest
 
 WORK_DIR = ".work"
 DEFAULT_CHUNK_UTTERANCES = 256
@@ -92,12 +92,7 @@ def labeler_fingerprint(labeler, chunk_utterances: int, batch_seconds: float) ->
 
 def read_transcripts(data_dir: str | os.PathLike, split: str) -> list[str] | None:
     """Words per manifest row from `{split}.wrd`, else from `{split}.ltr`; None when neither exists."""
-    sp = open_split(data_dir, split)
-    if sp.has("wrd"):
-        return sp.words()
-    if sp.has("ltr"):
-        return [letters_to_words(line) for line in sp.letters()]
-    return None
+    return open_split(data_dir, split).transcripts("words")
 
 
 def _resolve_shards(num_shards: int | None, shard_id: int | None):

@@ -52,16 +52,9 @@ class CTCSplit:
 def load_ctc_split(data_dir, split: str, vocab: dict[str, int], frames_for_samples=None,
                    max_seconds: float | None = None, min_seconds: float = 0.0) -> CTCSplit:
     """Read `{split}.tsv` + `{split}.ltr` (or `.wrd`, converted) and keep the utterances CTC can learn."""
-    from labelers.corpus.manifest import words_to_letters
-
     sp = open_split(data_dir, split)
     manifest = sp.manifest()
-    if sp.has("ltr"):
-        letters = sp.letters()
-    elif sp.has("wrd"):
-        letters = [words_to_letters(w) for w in sp.words()]
-    else:
-        raise FileNotFoundError(f"{sp.manifest_path}: split '{split}' has no transcripts ({split}.ltr or {split}.wrd)")
+    letters = sp.require_transcripts("letters")
     out = CTCSplit(split, [], [], [], [], [])
     for i, line in enumerate(letters):
         utt, n = manifest.utt_id(i), manifest.num_samples[i]
