@@ -31,7 +31,7 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from labelers.corpus.audio import SAMPLE_RATE
+from labelers.corpus.frames import SAMPLE_RATE
 from labelers.corpus.batching import pack_by_length, sort_by_length
 from labelers.corpus.chunking import plan_chunks, stitch
 

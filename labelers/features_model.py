@@ -27,9 +27,7 @@ import torch
 
 from labelers.corpus.batching import pack_by_length, sort_by_length
 from labelers.corpus.chunking import plan_context_chunks, stitch
-from labelers.corpus.frames import num_frames
-
-MODEL_RATE = 50
+from labelers.corpus.frames import MODEL_RATE, SAMPLE_RATE, num_frames
 
 
 def load_encoder(model_dir: str | os.PathLike, device: str | torch.device = "cpu"):
@@ -73,8 +71,8 @@ class ModelFeatures:
             if not 0 <= layer <= n_layers:
                 raise ValueError(f"{model_dir}: layer {layer} outside [0, {n_layers}] (0 = transformer input)")
         stride = int(np.prod(cfg.conv_stride))
-        if 16000 / stride != MODEL_RATE:
-            raise ValueError(f"{model_dir}: conv stride {stride} gives {16000 / stride} Hz, not {MODEL_RATE} Hz")
+        if SAMPLE_RATE / stride != MODEL_RATE:
+            raise ValueError(f"{model_dir}: conv stride {stride} gives {SAMPLE_RATE / stride} Hz, not {MODEL_RATE} Hz")
         layers_mod = _encoder_layers(self.model)
         keep = min(n_layers, max(self.layers) + 1)
         if layers_mod is not None and keep < len(layers_mod):
@@ -84,7 +82,7 @@ class ModelFeatures:
         self.hop = stride
         self.chunk_frames = max(1, int(chunk_seconds * MODEL_RATE))
         self.context_frames = int(context_seconds * MODEL_RATE)
-        self.batch_samples = int(batch_seconds * 16000)
+        self.batch_samples = int(batch_seconds * SAMPLE_RATE)
         self.chunk_seconds, self.context_seconds = chunk_seconds, context_seconds
 
     def _batches(self, pieces):

@@ -34,7 +34,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from labelers.corpus.atomic import atomic_open
-from labelers.corpus.audio import SAMPLE_RATE
+from labelers.corpus.frames import SAMPLE_RATE
 from labelers.corpus.batching import iter_audio_batches
 from labelers.corpus.split import open_split
 from labelers.distributed import distributed_state

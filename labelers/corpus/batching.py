@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labelers.corpus.audio import SAMPLE_RATE, AudioError, load_audio
-from labelers.corpus.frames import num_frames
+from labelers.corpus.audio import AudioError, load_audio
+from labelers.corpus.frames import SAMPLE_RATE, num_frames
 from labelers.corpus.label_store import Skip
 from labelers.corpus.manifest import Manifest
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from labelers.corpus.audio import SAMPLE_RATE, AudioError, load_audio
+from labelers.corpus.audio import AudioError, load_audio
+from labelers.corpus.frames import SAMPLE_RATE
 from labelers.corpus.batching import pack_by_length, sort_by_length
 from labelers.corpus.split import open_split
 
