@@ -47,7 +47,7 @@ def check_label_length(n_labels: int, num_samples: int, rate: float, where: str,
     expected = num_frames(num_samples, rate)
     if abs(n_labels - expected) > tolerance:
         raise error(f"{where}: {n_labels} {what} at {rate} Hz, but its {num_samples} samples give {expected} "
-                    f"frames (tolerance {tolerance})")
+                    f"frames (tolerance {tolerance}): labels and audio would be misaligned")
     return expected
 
 
