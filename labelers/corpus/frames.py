@@ -24,7 +24,7 @@ def hop_for_rate(rate: float) -> int:
     return int(round(hop))
 
 
-def num_frames(num_samples: int, rate: float = 50) -> int:
+def num_frames(num_samples: int, rate: float = MODEL_RATE) -> int:
     """Frames at `rate` Hz for `num_samples` at 16 kHz; 0 when shorter than one window."""
     if num_samples < WINDOW:
         return 0
