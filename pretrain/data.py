@@ -27,7 +27,7 @@ import torch
 from labelers.corpus.audio import AudioError, load_audio
 from labelers.corpus.batching import pack_by_length, sort_by_length
 from labelers.corpus.split import open_split
-from labelers.corpus.frames import MODEL_HOP as HOP, MODEL_RATE, SAMPLE_RATE, check_label_length, frames_at_rate, num_frames
+from labelers.corpus.frames import MODEL_HOP, MODEL_RATE, SAMPLE_RATE, check_label_length, frames_at_rate, num_frames
 from labelers.corpus.label_store import LabelSet
 
 from pretrain.masking import compute_mask
@@ -111,7 +111,7 @@ def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: in
 def make_batches(sizes: np.ndarray, budget: int, crop: bool, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
     """Bucketed dynamic batches: sort by size (random ties), fill up to `budget` samples, shuffle."""
     rng = np.random.default_rng((seed, epoch, 0))
-    lengths = sizes.tolist()
+    lengths = np.asarray(sizes).tolist()
     order = sort_by_length(lengths, tie_break=rng.random(len(lengths)).tolist() if shuffle else None)
     # crop: every utterance becomes the batch's shortest; pad: its longest
     batches = pack_by_length(order, lengths, budget, crop=crop)
@@ -149,7 +149,7 @@ class BatchBuilder(torch.utils.data.Dataset):
                 continue
             # The manifest length decided the label check; audio that disagrees (a file replaced since the
             # manifest was made) cannot be trusted to match its labels: skip it, recorded, never misalign.
-            if abs(len(wav) - u.num_samples) >= HOP:
+            if abs(len(wav) - u.num_samples) >= MODEL_HOP:
                 skipped.append({"utt": u.utt, "reason": f"audio has {len(wav)} samples but the manifest (and its "
                                 f"labels) say {u.num_samples}"})
                 continue
@@ -166,8 +166,8 @@ class BatchBuilder(torch.utils.data.Dataset):
         tgt = [torch.full((B, T), IGNORE, dtype=torch.long) for _ in labs[0]]
         frame_lengths = torch.zeros(B, dtype=torch.long)
         for b, (w, ls, n) in enumerate(zip(wavs, labs, out_len)):
-            k = int(rng.integers(0, (len(w) - n) // HOP + 1))  # crop offset in frames
-            piece = w[k * HOP : k * HOP + n]
+            k = int(rng.integers(0, (len(w) - n) // MODEL_HOP + 1))  # crop offset in frames
+            piece = w[k * MODEL_HOP : k * MODEL_HOP + n]
             if self.cfg.normalize:
                 piece = (piece - piece.mean()) / np.sqrt(piece.var() + 1e-5)
             wav_t[b, :n] = torch.from_numpy(np.ascontiguousarray(piece))
