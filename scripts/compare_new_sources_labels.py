@@ -71,6 +71,7 @@ def main() -> int:
     p.add_argument("--seeds", default="1,2,3")
     p.add_argument("--k", type=int, default=100)
     p.add_argument("--teacher-steps", type=int, default=400)
+    p.add_argument("--only-teachers", action="store_true", help="only the two teachers' labels (e.g. another --teacher-steps)")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,7 +82,8 @@ def main() -> int:
         generate_corpus(data, minutes=10, seed=0, progress=False)
     score_splits = ["valid", "test"]
     label_splits = ",".join(["train", *score_splits])
-    results: dict[str, dict[int, dict]] = {k: {} for k in ("asr_chars", "asr_phones", "mfcc_km", "rq")}
+    names = ("asr_chars", "asr_phones") if args.only_teachers else ("asr_chars", "asr_phones", "mfcc_km", "rq")
+    results: dict[str, dict[int, dict]] = {k: {} for k in names}
     t_start = time.time()
     for seed in [int(s) for s in args.seeds.split(",")]:
         print(f"seed {seed}", flush=True)
@@ -97,8 +99,9 @@ def main() -> int:
                 run("bootstrap.labels_cli", "--source", "asr", "--model", str(teacher), "--data", str(data),
                     "--splits", label_splits, "--out", str(labels), "--device", "cpu", "--no-progress", "--threads", "1")
             results[name][seed] = quality(labels, data, score_splits)
-        for name, extra in (("mfcc_km", ["--source", "mfcc", "--percent", "1", "--n-init", "5"]),
-                            ("rq", ["--source", "rq", "--percent", "1"])):
+        for name, extra in () if args.only_teachers else (
+                ("mfcc_km", ["--source", "mfcc", "--percent", "1", "--n-init", "5"]),
+                ("rq", ["--source", "rq", "--percent", "1"])):
             labels = sd / name
             if not (labels / "labels.json").is_file():
                 run("bootstrap.labels_cli", *extra, "--n-clusters", str(args.k), "--seed", str(seed), "--data",
@@ -106,12 +109,13 @@ def main() -> int:
             results[name][seed] = quality(labels, data, score_splits)
         print({k: {m: round(v[seed][m], 4) for m in ("pnmi", "phone_purity")} for k, v in results.items()}, flush=True)
 
-    seeds = sorted(results["rq"])
+    seeds = sorted(results["asr_chars"])
     summary = {"corpus": str(data), "scored_on": score_splits, "k": args.k, "teacher_steps": args.teacher_steps,
                "seeds": seeds, "sources": {}, "paired": {}}
     for name, per_seed in results.items():
         summary["sources"][name] = {m: interval([per_seed[s][m] for s in seeds]) for m in ("pnmi", "phone_purity")}
-    for label, (a, b) in {"phones_minus_chars": ("asr_phones", "asr_chars"), "rq_minus_mfcc": ("rq", "mfcc_km")}.items():
+    pairs = {"phones_minus_chars": ("asr_phones", "asr_chars"), "rq_minus_mfcc": ("rq", "mfcc_km")}
+    for label, (a, b) in ((k, v) for k, v in pairs.items() if v[0] in results):
         d = interval([results[a][s]["pnmi"] - results[b][s]["pnmi"] for s in seeds])
         summary["paired"][label] = {"pnmi": d, "verdict": verdict(d)}
     summary["wall_seconds"] = round(time.time() - t_start, 1)
