@@ -151,12 +151,7 @@ def split_phone_lines(data_dir, split: str, phones_from: str, lexicon: Lexicon |
         return PhoneLines([collapse_frames(p) for p in sp.phones()], "phn")
     if lexicon is None:
         raise ValueError("phones from words need a lexicon")
-    if sp.has("wrd"):
-        texts = sp.words()
-    elif sp.has("ltr"):
-        texts = [" ".join("".join(w.split()) for w in line.split("|")) for line in sp.letters()]
-    else:
-        raise FileNotFoundError(f"{sp.manifest_path}: split '{split}' has no transcripts ({split}.wrd or .ltr)")
+    texts = sp.require_transcripts("words")
     out = PhoneLines([], "lexicon")
     for text in texts:
         out.words += len(text.split())
