@@ -21,6 +21,7 @@ import numpy as np
 from labelers.ctc_posteriors import CTCModel
 from labelers.ctc_targets import BLANK_POLICIES, TranscriptEncoder, TranscriptError, utterance_targets
 from labelers.corpus.label_store import Skip
+from labelers.labeler import Labeler
 
 UNALIGNABLE = ("skip", "best-path")
 
@@ -32,7 +33,7 @@ def printable_symbol(token: str) -> str:
     return "".join("_" if c.isspace() else c for c in token) or "<empty>"
 
 
-class AsrLabeler:
+class AsrLabeler(Labeler):
     source = "asr"
 
     def __init__(

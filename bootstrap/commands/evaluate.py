@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bootstrap.commands.train_asr import FINETUNE_EVAL_CONFIG
+from bootstrap.presets import FINETUNE_EVAL_CONFIG
 
 
 def register(sub) -> None:

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "asr"
-FINETUNE_EVAL_CONFIG = CONF_DIR / "finetune_tiny.yaml"  # `evaluate --finetune`: a few minutes of labels
-
-
-def default_asr_config(init) -> Path:
-    """From scratch: the small teacher; with a pre-trained encoder: fairseq-style fine-tuning."""
-    return CONF_DIR / ("finetune_base.yaml" if init else "scratch_tiny.yaml")
+from bootstrap.presets import CONF_DIR, default_asr_config
 
 
 def register(sub) -> None:
