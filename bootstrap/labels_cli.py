@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from bootstrap.commands.parsers import add_threads_argument, apply_threads
 from bootstrap.label_sources import add_source_options, settings_from_args
 from labelers.labeler import LabelSourceError
 from labelers.sources import SOURCES, RunSettings, fit_source_kmeans, label_with_source
@@ -51,16 +52,37 @@ def _add_feature_args(p: argparse.ArgumentParser) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch intra-op CPU threads (default: torch's choice). 1 is fastest for MFCC labeling "
-                        "on a busy machine: Kaldi MFCC ops are small and threads only contend")
+    add_threads_argument(p, help="torch intra-op CPU threads (default: torch's choice). 1 is fastest for MFCC labeling "
+                         "on a busy machine: Kaldi MFCC ops are small and threads only contend")
 
 
-def _apply_threads(args) -> None:
-    if getattr(args, "threads", None):
-        import torch
+DESCRIPTIONS = {
+    "fit-kmeans": (
+        "Fit k-means (MiniBatchKMeans, fairseq parameters) on features of a sample of one split's utterances, "
+        "streaming minibatches from a disk cache so memory stays bounded. Writes OUT/kmeans.joblib and "
+        "OUT/kmeans.json (inertia, frames, seconds, parameters)."
+    ),
+    "quality": (
+        "Score a label store against reference phones ({split}.phn, 100 Hz) with fairseq's "
+        "measure_teacher_quality formulas: phone purity, cluster purity, PNMI; plus label "
+        "entropy/perplexity, used classes, average segment length."
+    ),
+    "export-fairseq": (
+        "Write {split}.tsv, {split}.km, dict.km.txt (and .wrd/.ltr when present) in fairseq's layout. "
+        "Skipped utterances are dropped from manifest, labels and transcripts together."
+    ),
+    "import-fairseq": (
+        "Validate fairseq {split}.km files against this corpus's manifests and write a label store."
+    ),
+}
 
-        torch.set_num_threads(args.threads)
+
+def _subcommand_parser(name: str, *required: tuple[str, str | None]) -> argparse.ArgumentParser:
+    """`bootstrap-labels NAME` with its required `--option` (help) pairs."""
+    p = argparse.ArgumentParser(prog=f"bootstrap-labels {name}", description=DESCRIPTIONS[name])
+    for flag, help_text in required:
+        p.add_argument(flag, required=True, help=help_text)
+    return p
 
 
 # ---------------------------------------------------------------- label (default command)
@@ -92,7 +114,7 @@ def label_parser() -> argparse.ArgumentParser:
 def run_label(argv: list[str]) -> int:
     p = label_parser()
     args = p.parse_args(argv)
-    _apply_threads(args)
+    apply_threads(args)
     run = RunSettings(
         data=args.data, splits=args.splits, out=args.out, device=args.device, batch_seconds=args.batch_seconds,
         num_shards=args.num_shards, shard_id=args.shard_id, chunk_utterances=args.chunk_utterances,
@@ -105,19 +127,15 @@ def run_label(argv: list[str]) -> int:
 # ---------------------------------------------------------------- fit-kmeans
 
 def run_fit_kmeans(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(
-        prog="bootstrap-labels fit-kmeans",
-        description="Fit k-means (MiniBatchKMeans, fairseq parameters) on features of a sample of one split's "
-                    "utterances, streaming minibatches from a disk cache so memory stays bounded. Writes "
-                    "OUT/kmeans.joblib and OUT/kmeans.json (inertia, frames, seconds, parameters).",
+    p = _subcommand_parser(
+        "fit-kmeans",
+        ("--data", "corpus folder with {split}.tsv"), ("--out", "folder for the k-means model"),
     )
-    p.add_argument("--data", required=True, help="corpus folder with {split}.tsv")
     p.add_argument("--split", default="train", help="split to fit on (default train)")
-    p.add_argument("--out", required=True, help="folder for the k-means model")
     _add_feature_args(p)
     _common(p)
     args = p.parse_args(argv)
-    _apply_threads(args)
+    apply_threads(args)
     spec = SOURCES[args.source]
     if not spec.is_kmeans:
         raise LabelSourceError(f"--source {args.source} is not a k-means source")
@@ -135,14 +153,10 @@ def run_fit_kmeans(argv: list[str]) -> int:
 def run_quality(argv: list[str]) -> int:
     from labelers.quality import format_quality, label_set_quality, write_quality
 
-    p = argparse.ArgumentParser(
-        prog="bootstrap-labels quality",
-        description="Score a label store against reference phones ({split}.phn, 100 Hz) with fairseq's "
-                    "measure_teacher_quality formulas: phone purity, cluster purity, PNMI; plus label "
-                    "entropy/perplexity, used classes, average segment length.",
+    p = _subcommand_parser(
+        "quality",
+        ("--labels", "label folder"), ("--reference", "corpus folder with {split}.tsv and {split}.phn"),
     )
-    p.add_argument("--labels", required=True, help="label folder")
-    p.add_argument("--reference", required=True, help="corpus folder with {split}.tsv and {split}.phn")
     p.add_argument("--split", default="valid")
     p.add_argument("--max-diff", type=int, default=None,
                    help="largest per-utterance length difference (100 Hz frames) trimmed silently (default 2 x upsampling + 1)")
@@ -161,13 +175,10 @@ def run_quality(argv: list[str]) -> int:
 def run_export(argv: list[str]) -> int:
     from labelers.corpus.label_store import export_fairseq
 
-    p = argparse.ArgumentParser(
-        prog="bootstrap-labels export-fairseq",
-        description="Write {split}.tsv, {split}.km, dict.km.txt (and .wrd/.ltr when present) in fairseq's layout. "
-                    "Skipped utterances are dropped from manifest, labels and transcripts together.",
+    p = _subcommand_parser(
+        "export-fairseq",
+        ("--labels", None), ("--out", None),
     )
-    p.add_argument("--labels", required=True)
-    p.add_argument("--out", required=True)
     p.add_argument("--splits", help="comma-separated (default: all in the label store)")
     p.add_argument("--data", help="corpus folder (default: the one recorded in labels.json)")
     args = p.parse_args(argv)
@@ -180,14 +191,11 @@ def run_export(argv: list[str]) -> int:
 def run_import(argv: list[str]) -> int:
     from labelers.corpus.label_store import import_fairseq
 
-    p = argparse.ArgumentParser(
-        prog="bootstrap-labels import-fairseq",
-        description="Validate fairseq {split}.km files against this corpus's manifests and write a label store.",
+    p = _subcommand_parser(
+        "import-fairseq",
+        ("--km-dir", "folder with {split}.km (and optionally dict.km.txt)"),
+        ("--data", "corpus folder whose {split}.tsv rows the .km lines follow"), ("--splits", None), ("--out", None),
     )
-    p.add_argument("--km-dir", required=True, help="folder with {split}.km (and optionally dict.km.txt)")
-    p.add_argument("--data", required=True, help="corpus folder whose {split}.tsv rows the .km lines follow")
-    p.add_argument("--splits", required=True)
-    p.add_argument("--out", required=True)
     p.add_argument("--source", required=True, help="name recorded as the label source (e.g. mfcc, hubert)")
     p.add_argument("--label-rate", type=float, required=True, help="labels per second (100 MFCC, 50 hubert)")
     p.add_argument("--num-classes", type=int, help="vocabulary size when there is no dict.km.txt")
@@ -202,7 +210,7 @@ def run_import(argv: list[str]) -> int:
 
 
 COMMANDS = {"fit-kmeans": run_fit_kmeans, "quality": run_quality, "export-fairseq": run_export,
-            "import-fairseq": run_import}
+        "import-fairseq": run_import}
 
 
 def main(argv: list[str] | None = None) -> int:
