@@ -31,7 +31,7 @@ from labelers.corpus.atomic import atomic_open, write_json
 from labelers.corpus.batching import iter_audio_batches
 from labelers.corpus.split import open_split
 from labelers.corpus.label_store import Skip
-from labelers.labeler import FrameFeatures, Labeler, PerUtteranceFeatures
+from labelers.labeler import FrameFeatures, Labeler, LabelSourceError, PerUtteranceFeatures
 
 MODEL_FILE = "kmeans.joblib"
 STATS_FILE = "kmeans.json"
@@ -133,7 +133,7 @@ class KMeansLabeler(Labeler):
         self.device = torch.device(device) if device is not None else default_device()
         centers = np.asarray(model.centers, dtype=np.float32)
         if centers.shape[1] != features.dim:
-            raise ValueError(
+            raise LabelSourceError(
                 f"k-means model {model.path} has {centers.shape[1]}-dim centers but the {features.name} "
                 f"features have {features.dim} dims (fitted on other features?)"
             )

@@ -88,3 +88,15 @@ def test_a_bad_labels_stage_raises_a_typed_error(corpus, tmp_path, no_command_li
         stage_labels.run({"source": "mfcc", "n_clusters": 4, "blank": "keep"}, ctx, tmp_path / "x")
     with pytest.raises(LabelSourceError, match="unknown label source 'mfc'"):
         stage_labels.run({"source": "mfc"}, ctx, tmp_path / "y")
+
+
+def test_launch_mode_config_file_reads_back_to_the_same_config(corpus, tmp_path):
+    """With `launch:`, the stage hands `accelerate launch -m pretrain` the resolved config as a file."""
+    from pretrain.config import write_config
+
+    ctx = StageContext(data_dir=corpus, splits={"unlabeled": "train", "valid": "valid"},
+                       records={"l": {"result": {"path": str(tmp_path / "labels")}}})
+    for conf in ("tiny", "base"):
+        cfg = stage_pretrain.build_config({"labels": "l", "config": f"conf/pretrain/{conf}.yaml", "overrides": MICRO},
+                                          ctx, tmp_path / "run")
+        assert load_config(write_config(cfg, tmp_path / f"{conf}.yaml")) == cfg
