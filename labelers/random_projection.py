@@ -28,6 +28,7 @@ from labelers.corpus.batching import iter_audio_batches
 from labelers.corpus.frames import num_frames
 from labelers.corpus.split import open_split
 from labelers.kmeans import sample_utterances
+from labelers.labeler import Labeler
 
 QUANTIZER_FILE = "rq.npz"
 INFO_FILE = "rq.json"
@@ -156,12 +157,11 @@ def fit_quantizer(data_dir: str | os.PathLike, split: str, n_codes: int, out_dir
     return q
 
 
-class RandomProjectionLabeler:
-    """Labels = nearest random code of each projected 50 Hz frame (Labeler interface, docs/ARCHITECTURE.md)."""
+class RandomProjectionLabeler(Labeler):
+    """Labels = nearest random code of each projected 50 Hz frame (`labelers.labeler.Labeler`)."""
 
     source = "rq"
     label_rate = RQ_RATE
-    uses_transcripts = False
 
     def __init__(self, quantizer: RandomProjectionQuantizer):
         if quantizer.in_dim != STACK * MEL_BINS:
@@ -172,8 +172,8 @@ class RandomProjectionLabeler:
     def symbols(self) -> list[str]:
         return [str(i) for i in range(self.quantizer.n_codes)]
 
-    def prepare(self, wav: np.ndarray) -> torch.Tensor:  # runs in the labeling run's decoding threads
-        return stacked_logmel(wav)
+    def preparer(self):  # the log-mels are computed in the labeling run's decoding threads
+        return stacked_logmel
 
     def label_prepared(self, feats: list[torch.Tensor], texts: list[str] | None = None) -> list[np.ndarray]:
         if not feats:
