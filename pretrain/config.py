@@ -112,14 +112,20 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] = (),
             raise ConfigError(str(e)) from None
         if len(parts) < 2:
             raise ConfigError(f"override {item!r}: expected section.key=value")
-<<<<<<< HEAD
         _apply(cfg, parts[0], ".".join(parts[1:]), value, f"override {item!r}")
     for dotted, value in flatten(values).items():
         section, _, key = dotted.partition(".")
         if not key:
             raise ConfigError(f"setting {dotted!r}: expected section.key")
         _apply(cfg, section, key, value, f"setting {dotted!r}")
+    check_choices(cfg)
     return cfg
+
+
+def check_choices(cfg: PretrainConfig) -> None:
+    """Keys whose value must be one of a fixed set of names."""
+    if cfg.model.loss not in LOSSES:
+        raise ConfigError(f"model.loss: unknown loss {cfg.model.loss!r} (choose from {', '.join(sorted(LOSSES))})")
 
 
 def write_config(cfg: PretrainConfig, path: str | os.PathLike) -> Path:
@@ -130,19 +136,6 @@ def write_config(cfg: PretrainConfig, path: str | os.PathLike) -> Path:
     with atomic_open(path, "w") as f:
         yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
     return path
-=======
-        dotted, raw = item.split("=", 1)
-        section, key = dotted.split(".", 1)
-        _apply(cfg, section, key, yaml.safe_load(raw) if raw != "" else "", f"override {item!r}")
-    check_choices(cfg)
-    return cfg
-
-
-def check_choices(cfg: PretrainConfig) -> None:
-    """Keys whose value must be one of a fixed set of names."""
-    if cfg.model.loss not in LOSSES:
-        raise ConfigError(f"model.loss: unknown loss {cfg.model.loss!r} (choose from {', '.join(sorted(LOSSES))})")
->>>>>>> 9be0b41
 
 
 def help_text() -> str:
