@@ -6,6 +6,8 @@ import argparse
 import importlib
 import sys
 
+from pretrain.cli_errors import cli_errors
+
 # Each module defines `register(subparsers)`, which adds its parser and sets `func`.
 COMMANDS = [
     "bootstrap.commands.make_corpus",
@@ -28,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cli_errors("bootstrap")
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)

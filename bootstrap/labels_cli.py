@@ -17,6 +17,8 @@ import json
 import sys
 from pathlib import Path
 
+from pretrain.cli_errors import cli_errors
+
 from bootstrap.label_sources import SOURCES, fit_from_args
 
 SUBCOMMANDS = ("fit-kmeans", "quality", "export-fairseq", "import-fairseq")
@@ -108,12 +110,13 @@ def label_parser() -> argparse.ArgumentParser:
 
 
 def run_label(argv: list[str]) -> int:
-    from labelers.labeling_run import label_corpus
+    from labelers.labeling_run import check_inputs, label_corpus
 
     args = label_parser().parse_args(argv)
     _apply_threads(args)
     if (args.num_shards is None) != (args.shard_id is None):
         raise SystemExit("--num-shards and --shard-id go together")
+    check_inputs(args.data, args.splits, args.num_shards, args.shard_id)  # before k-means fits into OUT
     labeler = SOURCES[args.source].build_labeler(args)
     summary = label_corpus(
         labeler, args.data, args.splits, args.out, num_shards=args.num_shards, shard_id=args.shard_id,
@@ -229,6 +232,7 @@ COMMANDS = {"fit-kmeans": run_fit_kmeans, "quality": run_quality, "export-fairse
             "import-fairseq": run_import}
 
 
+@cli_errors("bootstrap-labels")
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in COMMANDS:

@@ -15,8 +15,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from pretrain.config_ranges import check_config_ranges, safe_yaml
 from pretrain.data import DataConfig
 from pretrain.loop import LoopConfig
 from pretrain.model import ModelConfig
@@ -42,7 +41,7 @@ class ConfigError(ValueError):
 def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = safe_yaml(path.read_text(), str(path)) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections")
     base = raw.pop("defaults", None)
@@ -105,7 +104,11 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> Pr
             raise ConfigError(f"override {item!r}: expected section.key=value")
         dotted, raw = item.split("=", 1)
         section, key = dotted.split(".", 1)
-        _apply(cfg, section, key, yaml.safe_load(raw) if raw != "" else "", f"override {item!r}")
+        _apply(cfg, section, key, safe_yaml(raw, f"override {item!r}") if raw != "" else "", f"override {item!r}")
+    try:
+        check_config_ranges(cfg)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     return cfg
 
 

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from pretrain.config_ranges import check_asr_ranges, safe_yaml
 
 # The teacher's defaults for the training engine (AdamW 2e-3 learns the small model fast on a CPU).
 DEFAULT_LOOP = {
@@ -49,6 +49,7 @@ class ASRConfig:
             raise ValueError(f"unknown ASR config keys {unknown}; known keys: {sorted(known)}")
         cfg = cls(**d)
         cfg.loop = {**DEFAULT_LOOP, **(cfg.loop or {})}
+        check_asr_ranges(cfg.as_dict())
         return cfg
 
     def as_dict(self) -> dict:
@@ -57,7 +58,7 @@ class ASRConfig:
 
 def _parse_value(raw: str):
     """YAML scalar, except that `3e-3` is a number (YAML 1.1 reads it as a string)."""
-    value = yaml.safe_load(raw)
+    value = safe_yaml(raw, f"value {raw!r}")
     if isinstance(value, str):
         try:
             return float(value)
@@ -89,7 +90,7 @@ def load_asr_config(path: str | os.PathLike | None = None, overrides: list[str] 
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: ASR config not found")
-        d = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        d = safe_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
         if not isinstance(d, dict):
             raise ValueError(f"{path}: expected a mapping of settings")
     return ASRConfig.from_dict(apply_overrides(d, overrides or []))
