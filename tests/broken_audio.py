@@ -67,3 +67,16 @@ def write_good_files(folder: Path, count: int = 4) -> list[str]:
     sf.write(folder / "stereo_8k.wav", stereo, 8000, subtype="PCM_16")
     names.append("stereo_8k.wav")
     return names
+
+
+def write_tone_corpus(folder: Path, count: int = 3, split: str = "train") -> Path:
+    """A tiny corpus folder: `count` one-second tone files and `{split}.tsv`; returns the folder."""
+    audio, data = folder / "audio", folder / "data"
+    audio.mkdir(parents=True, exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(count):
+        sf.write(audio / f"u{i}.wav", tone(1.0, seed=i), 16000)
+        rows.append(f"u{i}.wav\t16000")
+    (data / f"{split}.tsv").write_text(f"{audio}\n" + "\n".join(rows) + "\n")
+    return data
