@@ -31,6 +31,7 @@ from labelers.corpus.atomic import atomic_open, write_json
 from labelers.corpus.batching import iter_audio_batches
 from labelers.corpus.split import open_split
 from labelers.corpus.label_store import Skip
+from labelers.corpus.temporaries import sweep_stale, temp_prefix
 
 MODEL_FILE = "kmeans.joblib"
 STATS_FILE = "kmeans.json"
@@ -262,7 +263,8 @@ def fit_kmeans(
     rows = sample_utterances(len(manifest), percent, seed)
     cache_root = Path(cache_dir) if cache_dir else Path(out_dir)
     cache_root.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".features.", suffix=".f32", dir=cache_root)
+    sweep_stale(cache_root)  # the feature cache of a killed fit (GBs on a large corpus)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix("features"), suffix=".f32", dir=cache_root)
     os.close(fd)
     cache = _FeatureCache(Path(tmp), features.dim)
     skipped: list[dict] = []

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, TextIO
 
+from labelers.corpus.temporaries import sweep_once, temp_prefix
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -18,7 +20,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[TextIO]:
     """Open a temporary file beside `path`; rename it over `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    sweep_once(path.parent)  # temporaries a killed run left here
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; the final file gets the usual permissions
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
