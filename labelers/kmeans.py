@@ -27,7 +27,7 @@ import torch
 from sklearn.cluster import MiniBatchKMeans, kmeans_plusplus
 from tqdm.auto import tqdm
 
-from labelers.corpus.atomic import atomic_open, write_json
+from labelers.corpus.atomic import atomic_open, disk_full_as_error, write_json
 from labelers.corpus.batching import iter_audio_batches
 from labelers.corpus.split import open_split
 from labelers.corpus.label_store import Skip
@@ -200,7 +200,8 @@ class _FeatureCache:
 
     def append(self, x: np.ndarray) -> None:
         x = np.ascontiguousarray(x, dtype=np.float32)
-        x.tofile(self._f)  # no intermediate bytes copy
+        with disk_full_as_error(f"the k-means feature cache {self.path} (--cache-dir puts it elsewhere)", self.path.parent):
+            x.tofile(self._f)  # no intermediate bytes copy
         self.rows += x.shape[0]
 
     def close_writer(self) -> None:

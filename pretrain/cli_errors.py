@@ -25,7 +25,7 @@ def debug_requested(argv: list[str]) -> bool:
 
 def one_line(exc: BaseException) -> str:
     """The exception as one line: `file: reason` for OS errors, whitespace collapsed for the rest."""
-    if isinstance(exc, OSError) and exc.filename and exc.strerror and not str(exc).startswith("disk full"):
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:
         text = f"{exc.filename}: {exc.strerror}"
     else:
         text = str(exc) or type(exc).__name__

@@ -37,7 +37,7 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
-from labelers.corpus.atomic import write_text
+from labelers.corpus.atomic import DiskFullError, disk_full_as_error, write_text
 
 CHECKPOINT_DIR = "checkpoints"
 LOG_FILE = "train_log.jsonl"
@@ -162,7 +162,12 @@ def save_checkpoint(accelerator: Accelerator, out_dir: str, step: int, keep_last
     if accelerator.is_main_process and tmp.exists():
         shutil.rmtree(tmp)
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
+    try:
+        with disk_full_as_error(f"checkpoint {final}", root):
+            accelerator.save_state(str(tmp))
+    except DiskFullError:
+        shutil.rmtree(tmp, ignore_errors=True)  # give the space back; the previous checkpoints are intact
+        raise
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         if final.exists():
@@ -212,7 +217,7 @@ class JsonlLog:
         if (record.get("step"), record.get("split")) in self.logged:
             return
         if self.enabled:
-            with open(self.path, "a", encoding="utf-8") as f:
+            with disk_full_as_error(self.path), open(self.path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
 
 
