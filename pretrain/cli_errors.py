@@ -12,11 +12,18 @@ import functools
 import os
 import sys
 
-from labelers.corpus.audio import AudioError
-
 DEBUG_FLAG = "--debug"
 DEBUG_ENV = "HUBERT_BOOTSTRAP_DEBUG"
-EXPECTED = (ValueError, OSError, AudioError)
+EXPECTED = (ValueError, OSError)
+
+
+def is_expected(exc: BaseException) -> bool:
+    """ValueError / OSError (and subclasses: ConfigError, LabelStoreError, DiskFullError...) or an AudioError.
+    The audio module is looked up only if loaded: importing it (torch, torchaudio) would slow `--help`."""
+    if isinstance(exc, EXPECTED):
+        return True
+    audio = sys.modules.get("labelers.corpus.audio")
+    return audio is not None and isinstance(exc, audio.AudioError)
 
 
 def debug_requested(argv: list[str]) -> bool:
@@ -43,8 +50,8 @@ def cli_errors(prog: str):
             argv = [a for a in argv if a != DEBUG_FLAG]
             try:
                 return main(argv, *args, **kwargs)
-            except EXPECTED as e:
-                if debug:
+            except Exception as e:
+                if debug or not is_expected(e):
                     raise
                 print(f"{prog}: error: {one_line(e)}", file=sys.stderr)
                 raise SystemExit(1) from None

@@ -258,7 +258,7 @@ def _micro_batches(task: Task, state: TrainState) -> Iterator[Any]:
             state.batch_in_epoch += 1
             yield batch
         if not produced and state.batch_in_epoch == 0:
-            raise RuntimeError("the task produced no training batches (empty corpus or batch size too small?)")
+            raise ValueError("the task produced no training batches (empty corpus or batch size too small?)")
         state.epoch += 1
         state.batch_in_epoch = 0
 

@@ -97,3 +97,24 @@ def test_pretrain_errors_are_one_line(corpus, tmp_path, capsys):
                             f"loop.output_dir={out}"])
     capsys.readouterr()
     assert not out.exists()
+
+
+def test_wrapper_expected_versus_bugs(capsys):
+    from labelers.corpus.atomic import DiskFullError
+    from labelers.corpus.audio import AudioHeaderError
+    from pretrain.cli_errors import cli_errors
+
+    def raising(exc):
+        @cli_errors("prog")
+        def main(argv):
+            raise exc
+        return main
+
+    for exc, words in [(AudioHeaderError("a.wav", "header claims 0 channels"), ["a.wav: header claims 0 channels"]),
+                       (DiskFullError("x/train.km"), ["disk full while writing x/train.km"]),
+                       (FileNotFoundError(2, "No such file or directory", "conf/x.yaml"), ["conf/x.yaml: No such file"]),
+                       (ValueError("multi\nline   message"), ["multi line message"])]:
+        exits_1(raising(exc), [])
+        one_error_line(capsys, "prog", *words)
+    with pytest.raises(KeyError):  # a bug keeps its traceback
+        raising(KeyError("x"))([])
