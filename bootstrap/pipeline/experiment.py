@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from pretrain.config_ranges import safe_yaml
 
 STAGE_KINDS = ("train_asr", "labels", "pretrain", "evaluate")
 # Keys whose values name earlier stages (a string or a list of strings).
@@ -65,7 +65,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ExperimentError(f"override {item!r}: '{part}' is not a mapping")
-        node[parts[-1]] = yaml.safe_load(value)
+        node[parts[-1]] = safe_yaml(value, f"override {item!r}")
     return raw
 
 
@@ -73,7 +73,7 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
     path = Path(path)
     if not path.is_file():
         raise ExperimentError(f"{path}: experiment file not found")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = safe_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
     raw = apply_overrides(raw, overrides or [])
     for key in ("name", "corpus", "stages"):
         if key not in raw:
