@@ -30,16 +30,16 @@ def test_absurd_sample_rate_is_refused_before_decoding(tmp_path):
 
 
 def test_header_claims_are_checked():
-    check_header("ok.wav", 44100, 2, 44100 * 10, "PCM_16", 44100 * 10 * 4 + 44)
+    check_header("ok.wav", 44100, 2, 44100 * 10, "PCM_16", 44100 * 10 * 4 + 44, "WAV")
     with pytest.raises(AudioHeaderError, match="sample rate of 2000 Hz"):
         check_header("a.wav", 2000, 1, 100, "PCM_16", 1000)
     with pytest.raises(AudioHeaderError, match="0 channels"):
         check_header("a.wav", 16000, 0, 100, "PCM_16", 1000)
     with pytest.raises(AudioHeaderError, match="more than the file's 1000 bytes"):
-        check_header("a.wav", 16000, 1, 16000, "PCM_16", 1000)
+        check_header("a.wav", 16000, 1, 16000, "PCM_16", 1000, "WAV")
     with pytest.raises(AudioHeaderError, match="longer than the 3600 s limit"):
         check_header("a.flac", 16000, 1, 16000 * 7200, "PCM_16", None)
-    check_header("a.flac", 16000, 1, 16000 * 600, None, 1000)  # compressed subtype: no size rule
+    check_header("a.flac", 16000, 1, 16000 * 600, "PCM_16", 1000, "FLAC")  # compressed: no size rule
 
 
 @pytest.mark.parametrize("sr", [44056, 22254, 4001])
@@ -74,6 +74,19 @@ def test_resampling_a_coprime_rate_stays_small():
     assert peak < 200 * 2**20, f"peak {peak / 2**20:.0f} MiB"
     ref_hz = np.fft.rfftfreq(16000, 1 / 16000)[np.abs(np.fft.rfft(y * np.hanning(16000))).argmax()]
     assert abs(ref_hz - 220.0) < 1.0
+
+
+@pytest.mark.parametrize("fmt,subtype", [("FLAC", "PCM_16"), ("OGG", "VORBIS"), ("WAV", "PCM_24"), ("WAV", "FLOAT")])
+def test_ordinary_files_pass_the_header_checks(tmp_path, fmt, subtype):
+    """A compressed file holds fewer bytes than frames x width: only uncompressed containers get that rule."""
+    wav = tone(2.0, 22050)
+    path = tmp_path / f"a.{fmt.lower()}"
+    import soundfile as sf
+
+    sf.write(path, wav, 22050, format=fmt, subtype=subtype)
+    assert path.stat().st_size < len(wav) * 4 or fmt == "WAV"
+    out = load_audio(path)
+    assert len(out) == 32000 and A.audio_info(path)[1] == 22050
 
 
 def test_pcm_claiming_more_frames_than_bytes_is_refused(tmp_path, monkeypatch):

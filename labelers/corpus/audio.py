@@ -52,13 +52,15 @@ class AudioHeaderError(AudioError):
 MIN_RATE, MAX_RATE = 4000, 192000
 MAX_CHANNELS = 32
 MAX_SECONDS = 3600.0
-# bytes per sample of uncompressed subtypes: their frame count must fit in the file
+# Uncompressed containers, and the bytes per sample of their subtypes: the frame count must fit in the
+# file. (FLAC/OGG/MP3 also report subtypes such as PCM_16 but are compressed: no such rule for them.)
+_UNCOMPRESSED = {"WAV", "WAVEX", "W64", "RF64", "AIFF", "AU", "RAW"}
 _PCM_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8,
               "ULAW": 1, "ALAW": 1}
 
 
 def check_header(name, samplerate: int, channels: int, frames: int, subtype: str | None, file_bytes: int | None,
-                 max_seconds: float = MAX_SECONDS) -> None:
+                 container: str | None = None, max_seconds: float = MAX_SECONDS) -> None:
     """Refuse (AudioHeaderError) a header whose claims are impossible or beyond the limits."""
     if not MIN_RATE <= samplerate <= MAX_RATE:
         raise AudioHeaderError(name, f"header claims a sample rate of {samplerate} Hz (allowed {MIN_RATE}-{MAX_RATE} Hz)")
@@ -68,7 +70,7 @@ def check_header(name, samplerate: int, channels: int, frames: int, subtype: str
         raise AudioHeaderError(name, f"header claims {frames} frames")
     if frames / samplerate > max_seconds:
         raise AudioHeaderError(name, f"header claims {frames / samplerate:.0f} s, longer than the {max_seconds:.0f} s limit")
-    width = _PCM_BYTES.get(subtype or "")
+    width = _PCM_BYTES.get(subtype or "") if container in _UNCOMPRESSED else None
     if width and file_bytes is not None and frames * channels * width > file_bytes:
         raise AudioHeaderError(
             name, f"header claims {frames} frames x {channels} channels of {subtype}, more than the file's {file_bytes} bytes"
@@ -190,7 +192,7 @@ def decode_audio(source, name: str | os.PathLike, sample_rate: int = SAMPLE_RATE
         file_bytes = _file_bytes(source)
         with sf.SoundFile(source) as f:
             sr = f.samplerate
-            check_header(name, sr, f.channels, f.frames, f.subtype, file_bytes)
+            check_header(name, sr, f.channels, f.frames, f.subtype, file_bytes, f.format)
             wav = f.read(dtype="float32", always_2d=False)
     except AudioError:
         raise
@@ -224,7 +226,8 @@ def audio_info(path: str | os.PathLike) -> tuple[int, int]:
         info = sf.info(path)
     except Exception as e:
         raise AudioDecodeError(path, f"cannot read audio header ({type(e).__name__}: {e})") from None
-    check_header(path, int(info.samplerate), int(info.channels), int(info.frames), info.subtype, os.path.getsize(path))
+    check_header(path, int(info.samplerate), int(info.channels), int(info.frames), info.subtype, os.path.getsize(path),
+                 info.format)
     return int(info.frames), int(info.samplerate)
 
 
