@@ -79,9 +79,10 @@ def check_inputs(data_dir: str | os.PathLike, splits: list[str] | str, num_shard
         raise FileNotFoundError(f"{data_dir}: corpus folder not found")
     for split in splits:
         open_split(data_dir, split)
-    if (num_shards is None) != (shard_id is None):
-        raise ValueError("--num-shards and --shard-id go together")
+    if shard_id is not None and num_shards is None:
+        raise ValueError("--shard-id needs --num-shards")
     if num_shards is not None:
+        shard_id = shard_id or 0
         if not 0 <= shard_id < num_shards:
             raise ValueError(f"--shard-id {shard_id} --num-shards {num_shards}: the shard id must be in [0, {num_shards})")
     return splits
