@@ -18,6 +18,10 @@ if __package__ in (None, ""):  # run as a script (`accelerate launch pretrain`, 
     __package__ = "pretrain"
 
 
+from pretrain.cli_errors import cli_errors  # noqa: E402  (after the path fix above)
+
+
+@cli_errors("pretrain")
 def main(argv: list[str] | None = None) -> dict | None:
     argv = list(sys.argv[1:] if argv is None else argv)
     from pretrain.config import ConfigError, help_text, load_config
@@ -42,5 +46,11 @@ def main(argv: list[str] | None = None) -> dict | None:
     return run_pretraining(cfg)
 
 
-if __name__ == "__main__":
+def cli() -> int:
+    """The `pretrain` console script: exit status 0 on success (main returns the summary dict)."""
     main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
