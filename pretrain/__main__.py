@@ -39,12 +39,15 @@ def main(argv: list[str] | None = None) -> dict | None:
 
     from accelerate.utils import DistributedDataParallelKwargs
 
-    from pretrain.loop import make_accelerator, run_training
+    from pretrain.loop import LaunchError, make_accelerator, run_training
     from pretrain.task import PretrainTask
 
     # LayerDrop skips whole layers, so DDP must tolerate parameters without gradients.
     ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.model.layerdrop > 0)
-    accelerator = make_accelerator(cfg.loop, kwargs_handlers=[ddp])
+    try:
+        accelerator = make_accelerator(cfg.loop, kwargs_handlers=[ddp])
+    except LaunchError as e:
+        sys.exit(f"launch error: {e}")
     task = PretrainTask(cfg.data, cfg.model, cfg.loop.seed, accelerator)
     summary = run_training(task, cfg.loop, accelerator, run_config=cfg.to_dict())
     if accelerator.is_main_process:
