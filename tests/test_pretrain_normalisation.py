@@ -176,3 +176,35 @@ def test_a_single_process_job_under_a_multi_process_launcher_is_refused(monkeypa
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(LaunchError, match=r"started 2 processes \(WORLD_SIZE=2\) but this one joined a job of 1"):
         make_accelerator(LoopConfig(output_dir=str(tmp_path), trackers=""))
+
+
+class _Valid:
+    def __init__(self, batches):
+        self.batches = batches
+
+    def loader(self, epoch, start, max_batches=0):
+        return self.batches
+
+
+def test_validation_weights_each_metric_by_its_own_frames(tmp_path):
+    from pretrain.data import DataConfig
+
+    torch.set_num_threads(1)
+    wav, targets, mask = _rows(4)
+    sparse = torch.from_numpy(compute_mask([24] * 2, 24, 0.2, 5, 1, np.random.default_rng(3)))
+    batches = [_batch(wav[:2], targets[:2], mask[:2]), _batch(wav[2:], targets[2:], sparse)]
+    task = FixedBatchTask(ModelConfig(**SMALL), [], make_accelerator(LoopConfig(output_dir=str(tmp_path), trackers="")))
+    task.valid, task.data_cfg = _Valid(batches), DataConfig()
+    torch.manual_seed(0)
+    model = task.build_model().eval()
+    with torch.no_grad():
+        got = task.evaluate(model)
+        ce = {"m": [0.0, 0], "u": [0.0, 0]}
+        for b in batches:
+            out = model(b["wav"], b["targets"], b["mask"], with_unmasked=True)
+            for kind, lg, t in (("m", out.logit_m[0], out.target_m[0]), ("u", out.logit_u[0], out.target_u[0])):
+                ce[kind][0] += float(torch.nn.functional.cross_entropy(lg, t, reduction="sum"))
+                ce[kind][1] += len(t)
+    assert ce["m"][1] != ce["u"][1]
+    assert got["loss_m"] == pytest.approx(ce["m"][0] / ce["m"][1], rel=1e-6)
+    assert got["loss_u"] == pytest.approx(ce["u"][0] / ce["u"][1], rel=1e-6)
