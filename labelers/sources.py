@@ -405,7 +405,7 @@ def _build_rq_labeler(settings: RqSettings, run: RunSettings) -> Labeler:
         try:
             q = RandomProjectionQuantizer.load(q_dir)
         except (OSError, KeyError, ValueError) as e:
-            raise LabelSourceError(f"--quantizer {q_dir}: {e}") from None
+            raise LabelSourceError(f"--quantizer: {e}") from None
         if settings.n_clusters and q.n_codes != settings.n_clusters:
             raise LabelSourceError(f"{q_dir} holds a codebook of {q.n_codes} codes, not --n-clusters "
                                    f"{settings.n_clusters}; remove it or pass --quantizer")

@@ -95,6 +95,9 @@ def test_quantizer_reused_on_rerun_and_for_another_store(corpus, tmp_path):
         run_cli(corpus, out, "--n-clusters", "32")
 
 
-def test_missing_quantizer_is_one_clear_error(corpus, tmp_path):
-    with pytest.raises(SystemExit, match="no random-projection quantizer"):
+def test_missing_quantizer_is_one_clear_error(corpus, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
         run_cli(corpus, tmp_path / "x", "--quantizer", str(tmp_path / "nowhere"))
+    assert e.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nowhere: no random-projection quantizer" in err[0]
