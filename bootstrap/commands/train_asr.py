@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "asr"
-FINETUNE_EVAL_CONFIG = CONF_DIR / "finetune_tiny.yaml"  # `evaluate --finetune`: a few minutes of labels
+from conf import find_config, named_configs
+
+FINETUNE_EVAL_CONFIG = find_config("finetune_tiny", "asr")  # `evaluate --finetune`: a few minutes of labels
 
 
 def default_asr_config(init) -> Path:
     """From scratch: the small teacher; with a pre-trained encoder: fairseq-style fine-tuning."""
-    return CONF_DIR / ("finetune_base.yaml" if init else "scratch_tiny.yaml")
+    return find_config("finetune_base" if init else "scratch_tiny", "asr")
 
 
 def register(sub) -> None:
@@ -32,7 +33,8 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output folder (model, processor, asr_summary.json)")
     p.add_argument("--init", default=None, help="pre-trained encoder folder (transformers format) to fine-tune")
     p.add_argument("--config", default=None,
-                   help=f"YAML settings (default: {CONF_DIR}/scratch_tiny.yaml, or finetune_base.yaml with --init)")
+                   help="YAML settings: a path or a preset name (" + ", ".join(named_configs("asr")) + "; default: "
+                        "scratch_tiny, or finetune_base with --init)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: torch's choice; 1 is often fastest on a busy small machine)")
     p.add_argument("--no-resume", action="store_true", help="ignore checkpoints already in --out")
@@ -49,7 +51,7 @@ def run(args) -> int:
     from pretrain.ctc.asr_config import load_asr_config
     from pretrain.ctc.train import print_summary, train_asr
 
-    config = args.config or default_asr_config(args.init)
+    config = find_config(args.config, "asr") if args.config else default_asr_config(args.init)
     cfg = load_asr_config(config, args.overrides)
     valid = None if str(args.valid_split).lower() in ("none", "") else args.valid_split
     summary = train_asr(args.data, args.split, args.out, cfg, init=args.init, valid_split=valid,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from conf import find_config
+
 STAGE_KINDS = ("train_asr", "labels", "pretrain", "evaluate")
 # Keys whose values name earlier stages (a string or a list of strings).
 REFERENCE_KEYS = ("model", "labels", "init")
@@ -70,7 +72,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 
 
 def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Experiment:
-    path = Path(path)
+    path = find_config(path, "experiments")
     if not path.is_file():
         raise ExperimentError(f"{path}: experiment file not found")
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

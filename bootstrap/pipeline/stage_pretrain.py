@@ -14,7 +14,7 @@ from bootstrap.pipeline.cache import resolve_config
 def run(params: dict, ctx, folder: Path) -> dict:
     labels = params["labels"] if isinstance(params["labels"], list) else [params["labels"]]
     label_dirs = [ctx.output_of(ref) for ref in labels]
-    argv = ["--config", str(resolve_config(params.get("config", "conf/pretrain/tiny.yaml"))),
+    argv = ["--config", str(resolve_config(params.get("config", "tiny"), "pretrain")),
             f"data.data_dir={ctx.data_dir}",
             f"data.train_split={ctx.splits['unlabeled']}",
             f"data.valid_split={ctx.splits['valid']}",

@@ -15,7 +15,7 @@ from bootstrap.pipeline.cache import resolve_config
 def run(params: dict, ctx, folder: Path) -> dict:
     model_dir = folder / "model"
     init = ctx.output_of(params["init"]) if params.get("init") else None
-    config = resolve_config(params["config"]) if params.get("config") else default_asr_config(init)
+    config = resolve_config(params["config"], "asr") if params.get("config") else default_asr_config(init)
     cfg = load_asr_config(config, overrides(params.get("overrides")))
     summary = train_asr(ctx.data_dir, params.get("split", ctx.splits["labeled"]), model_dir, cfg, init=init,
                         valid_split=ctx.splits["valid"])

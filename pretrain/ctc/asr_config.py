@@ -15,6 +15,8 @@ from pathlib import Path
 
 import yaml
 
+from conf import find_config
+
 # The teacher's defaults for the training engine (AdamW 2e-3 learns the small model fast on a CPU).
 DEFAULT_LOOP = {
     "max_steps": 400, "lr": 2e-3, "betas": [0.9, 0.98], "eps": 1e-8, "weight_decay": 0.01,
@@ -86,7 +88,7 @@ def apply_overrides(d: dict, overrides: list[str]) -> dict:
 def load_asr_config(path: str | os.PathLike | None = None, overrides: list[str] | None = None) -> ASRConfig:
     d = {}
     if path:
-        path = Path(path)
+        path = find_config(path, "asr")
         if not path.is_file():
             raise FileNotFoundError(f"{path}: ASR config not found")
         d = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
