@@ -219,6 +219,6 @@ def load_label_arrays(ls: LabelSet, split: str, data_dir: str | os.PathLike | No
                 return open_binary(ls, split, data_dir)
             except LabelStoreError:
                 pass
-            log(f"{first}; rebuilding it from {split}.km")
+            log(f"{first}; {'building' if 'no binary form' in str(first) else 'rebuilding'} it from {split}.km")
             build_binary(ls, split, data_dir)
             return open_binary(ls, split, data_dir)
