@@ -125,7 +125,7 @@ def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: in
     num_samples = np.asarray(manifest.num_samples, dtype=np.int64)
     expected = np.array([num_frames(int(n), FRAME_RATE) for n in num_samples], dtype=np.int64)
     present = np.ones(len(manifest), dtype=bool)
-    missing_in: list[list[str]] = [[] for _ in range(len(manifest))]
+    has_labels = []  # per label set: which rows it labels (reasons are spelt out for skipped rows only)
     label_sets = []
     for d in label_dirs:
         ls = LabelSet.open(d)
@@ -138,15 +138,15 @@ def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: in
         if bad.size:  # the same refusal as for one utterance, before any training starts
             i = int(bad[0])
             labels_at_50hz(arrays[i], ls.label_rate, manifest.utt_id(i), int(num_samples[i]), d)
-        for i in np.flatnonzero(~has).tolist():
-            missing_in[i].append(d)
+        has_labels.append(has)
         present &= has
         label_sets.append((arrays, ls.label_rate, d))
     long_enough = num_samples >= min_samples
     skipped = []
     for i in np.flatnonzero(~(present & long_enough)).tolist():
-        if missing_in[i]:
-            skipped.append({"utt": manifest.utt_id(i), "reason": f"no labels in {', '.join(missing_in[i])}"})
+        missing = [d for d, has in zip(label_dirs, has_labels) if not has[i]]
+        if missing:
+            skipped.append({"utt": manifest.utt_id(i), "reason": f"no labels in {', '.join(missing)}"})
         else:
             skipped.append({"utt": manifest.utt_id(i), "reason": f"{num_samples[i]} samples < min_sample_size {min_samples}"})
     rows = np.flatnonzero(present & long_enough)
