@@ -75,12 +75,15 @@ def run_pretrain(root: Path, out: Path, steps: int, workers: int, config: str) -
             "model.size=tiny", f"loop.max_steps={steps}", "loop.eval_every=0", f"loop.save_every={steps}",
             "loop.log_every=5", "loop.trackers=", f"loop.output_dir={out}", "loop.resume=none"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-c", CHILD, *argv], capture_output=True, text=True, env=env)
+    # cwd: the corpus folder, so the children import the code on PYTHONPATH (or installed), never the
+    # checkout the command was started from (Python puts the working folder first on sys.path for -c).
+    proc = subprocess.run([sys.executable, "-c", CHILD, *argv], capture_output=True, text=True, env=env, cwd=root)
     if proc.returncode != 0:
         sys.exit(f"pre-training failed:\n{proc.stderr[-3000:]}")
     fields = proc.stdout.split("PEAK_RSS_KB")[-1].split()
     result = {"peak_rss_mb": round(int(fields[0]) / 1024, 1), "seconds": round(float(fields[2]), 1)}
-    proc = subprocess.run([sys.executable, "-c", DATA_CHILD, *argv[1:]], capture_output=True, text=True, env=env)
+    proc = subprocess.run([sys.executable, "-c", DATA_CHILD, *argv[1:]], capture_output=True, text=True, env=env,
+                          cwd=root)
     if proc.returncode != 0:
         sys.exit(f"opening the data failed:\n{proc.stderr[-3000:]}")
     result["data_rss_mb"] = round(int(proc.stdout.split("DATA_RSS_KB")[-1].split()[0]) / 1024, 1)
@@ -99,7 +102,7 @@ def main() -> None:
     ap.add_argument("--workdir", default="runs/bench_label_memory")
     ap.add_argument("--out", default=None, help="JSON results (default: WORKDIR/results.json)")
     args = ap.parse_args()
-    work = Path(args.workdir)
+    work = Path(args.workdir).resolve()
     results = {"command": " ".join(sys.argv), "loadavg": Path("/proc/loadavg").read_text().split()[:3],
                "code": str(Path(__import__("pretrain").__file__).parent.parent), "runs": {}}
     for rows in (args.rows, args.rows * args.factor):
