@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pretrain.config_ranges import safe_yaml
 
+from conf import find_config
 from pretrain.overrides import OverrideError, apply_overrides as _apply_overrides
 
 STAGE_KINDS = ("train_asr", "labels", "pretrain", "evaluate")
@@ -64,7 +65,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 
 
 def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Experiment:
-    path = Path(path)
+    path = find_config(path, "experiments")
     if not path.is_file():
         raise ExperimentError(f"{path}: experiment file not found")
     raw = safe_yaml(path.read_text(encoding="utf-8"), str(path)) or {}

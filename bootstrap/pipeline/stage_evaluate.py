@@ -20,7 +20,7 @@ def run(params: dict, ctx, folder: Path) -> dict:
     result, json_path, png_path = evaluate_model(
         ctx.output_of(params["model"]), ctx.data_dir, folder, settings,
         finetune_split=ctx.splits["labeled"] if finetune else None,
-        finetune_config=resolve_config(params.get("finetune_config") or FINETUNE_EVAL_CONFIG),
+        finetune_config=resolve_config(params.get("finetune_config") or FINETUNE_EVAL_CONFIG, "asr"),
         finetune_values=params.get("finetune_overrides"),
     )
     print(format_table(result))

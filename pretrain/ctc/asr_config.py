@@ -16,6 +16,8 @@ from pathlib import Path
 
 from pretrain.config_ranges import check_asr_ranges, safe_yaml
 
+from conf import find_config
+
 from pretrain.overrides import apply_overrides as _apply_overrides, flatten, number_if_numeric, set_path
 
 # The teacher's defaults for the training engine (AdamW 2e-3 learns the small model fast on a CPU).
@@ -77,7 +79,7 @@ def load_asr_config(path: str | os.PathLike | None = None, overrides: list[str] 
     (typed settings from code: {"loop.max_steps": 200} or {"loop": {"max_steps": 200}})."""
     d = {}
     if path:
-        path = Path(path)
+        path = find_config(path, "asr")
         if not path.is_file():
             raise FileNotFoundError(f"{path}: ASR config not found")
         d = safe_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
