@@ -16,6 +16,7 @@ STAGE_MODULES = {
     "train_asr": "bootstrap.pipeline.stage_teacher",
     "labels": "bootstrap.pipeline.stage_labels",
     "pretrain": "bootstrap.pipeline.stage_pretrain",
+    "scratch": "bootstrap.pipeline.stage_scratch",
     "evaluate": "bootstrap.pipeline.stage_evaluate",
 }
 
@@ -82,12 +83,23 @@ def _run_stage(exp: Experiment, spec: StageSpec, ctx: StageContext, corpus_key: 
     state = "resuming" if folder.exists() else "starting"
     log(f"[{spec.name}] {state} {spec.kind} in {folder}")
     folder.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     runner = importlib.import_module(STAGE_MODULES[spec.kind])
     result = runner.run(dict(spec.params), ctx, folder)
-    record = mark_done(folder, spec.name, spec.kind, key, spec.params, result, time.perf_counter() - start)
-    log(f"[{spec.name}] finished in {record['seconds']:.1f} s")
+    record = mark_done(folder, spec.name, spec.kind, key, spec.params, result, time.perf_counter() - start,
+                       cpu_seconds=_cpu_seconds() - cpu_start)
+    log(f"[{spec.name}] finished in {record['seconds']:.1f} s ({record['cpu_seconds']:.0f} CPU-s, "
+        f"load {record['loadavg']})")
     return record
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children, all threads: on a shared machine it says what a
+    stage costs better than its wall time (idle wall time ~ CPU seconds / cores used)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _with_dependencies(exp: Experiment, names: list[str]) -> set[str]:
