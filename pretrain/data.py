@@ -25,16 +25,15 @@ import numpy as np
 import torch
 
 from labelers.corpus.audio import AudioError, load_audio
+from labelers.corpus.batching import pack_by_length, sort_by_length
 from labelers.corpus.split import open_split
-from labelers.corpus.frames import LABEL_LENGTH_TOLERANCE, num_frames
+from labelers.corpus.frames import MODEL_HOP, MODEL_RATE, SAMPLE_RATE, check_label_length, frames_at_rate, num_frames
 from labelers.corpus.label_store import LabelSet
 
 from pretrain.masking import compute_mask
 from pretrain.model import IGNORE
 
-FRAME_RATE = 50
-HOP = 320  # samples per 50 Hz frame
-SUPPORTED_RATES = {50: 1, 100: 2}  # label rate -> sub-sampling step to 50 Hz
+SUPPORTED_RATES = (50, 100)  # label rates that fall on HuBERT's 50 Hz frame centres
 
 
 class LabelRateError(ValueError):
@@ -68,26 +67,21 @@ class Utterance:
     labels: list[np.ndarray]  # one per label set, already at 50 Hz
 
 
-def rate_step(rate: float, label_dir: str) -> int:
-    """Every how many labels one falls on a 50 Hz frame; other rates are refused."""
-    step = SUPPORTED_RATES.get(int(rate)) if float(rate).is_integer() else None
-    if step is None:
+def check_label_rate(rate: float, label_dir: str) -> None:
+    """Refuse label rates whose frames do not fall on the 50 Hz frame centres."""
+    if not (float(rate).is_integer() and int(rate) in SUPPORTED_RATES):
         raise LabelRateError(
             f"{label_dir}: label rate {rate} Hz is not supported for HuBERT's 50 Hz frames "
             f"(use 50 Hz or 100 Hz labels; convert others with the labelers first)"
         )
-    return step
 
 
 def labels_at_50hz(labels: np.ndarray, rate: float, utt: str, num_samples: int, label_dir: str) -> np.ndarray:
-    """Sub-sample 100 Hz labels to the 50 Hz frames (frame t <- label 2t: same centre); check the length."""
-    out = labels[:: rate_step(rate, label_dir)]
-    expected = num_frames(num_samples, FRAME_RATE)
-    if abs(len(out) - expected) > LABEL_LENGTH_TOLERANCE:
-        raise LabelRateError(
-            f"{utt}: {len(labels)} labels at {rate} Hz give {len(out)} frames at 50 Hz, but its {num_samples} "
-            f"samples give {expected} (tolerance {LABEL_LENGTH_TOLERANCE}); {label_dir}"
-        )
+    """Labels re-timed to the 50 Hz frames by frame centre (100 Hz: frame t <- label 2t); check the length."""
+    check_label_rate(rate, label_dir)
+    out = frames_at_rate(labels, rate, MODEL_RATE)
+    check_label_length(len(out), num_samples, MODEL_RATE, f"{label_dir}: {utt}",
+                       what=f"labels (from {len(labels)} at {rate} Hz)", error=LabelRateError)
     return out
 
 
@@ -97,7 +91,7 @@ def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: in
     sets = [LabelSet.open(d) for d in label_dirs]
     per_set = []
     for d, ls in zip(label_dirs, sets):
-        rate_step(ls.label_rate, d)  # refuse before reading a whole split
+        check_label_rate(ls.label_rate, d)  # refuse before reading a whole split
         per_set.append(ls.read(split, data_dir))
     utts, skipped = [], []
     for i in range(len(manifest)):
@@ -117,21 +111,10 @@ def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: in
 def make_batches(sizes: np.ndarray, budget: int, crop: bool, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
     """Bucketed dynamic batches: sort by size (random ties), fill up to `budget` samples, shuffle."""
     rng = np.random.default_rng((seed, epoch, 0))
-    order = np.lexsort((rng.random(len(sizes)), sizes)) if shuffle else np.argsort(sizes, kind="stable")
-    batches, cur, first = [], [], 0
-    for i in order.tolist():
-        s = int(sizes[i])
-        if cur:
-            # crop: every utterance becomes the shortest (the first, sizes ascend); pad: the longest (this one)
-            per = first if crop else s
-            if per * (len(cur) + 1) > budget:
-                batches.append(cur)
-                cur = []
-        if not cur:
-            first = s
-        cur.append(i)
-    if cur:
-        batches.append(cur)
+    lengths = np.asarray(sizes).tolist()
+    order = sort_by_length(lengths, tie_break=rng.random(len(lengths)).tolist() if shuffle else None)
+    # crop: every utterance becomes the batch's shortest; pad: its longest
+    batches = pack_by_length(order, lengths, budget, crop=crop)
     if shuffle:
         batches = [batches[j] for j in rng.permutation(len(batches))]
     return batches
@@ -166,7 +149,7 @@ class BatchBuilder(torch.utils.data.Dataset):
                 continue
             # The manifest length decided the label check; audio that disagrees (a file replaced since the
             # manifest was made) cannot be trusted to match its labels: skip it, recorded, never misalign.
-            if abs(len(wav) - u.num_samples) >= HOP:
+            if abs(len(wav) - u.num_samples) >= MODEL_HOP:
                 skipped.append({"utt": u.utt, "reason": f"audio has {len(wav)} samples but the manifest (and its "
                                 f"labels) say {u.num_samples}"})
                 continue
@@ -178,17 +161,17 @@ class BatchBuilder(torch.utils.data.Dataset):
         lengths = [min(len(w), self.cfg.max_sample_size) for w in wavs]
         target = max(lengths) if self.cfg.pad_audio else min(lengths)
         out_len = [min(n, target) for n in lengths]
-        B, S, T = len(wavs), target, num_frames(target, FRAME_RATE)
+        B, S, T = len(wavs), target, num_frames(target, MODEL_RATE)
         wav_t = torch.zeros(B, S)
         tgt = [torch.full((B, T), IGNORE, dtype=torch.long) for _ in labs[0]]
         frame_lengths = torch.zeros(B, dtype=torch.long)
         for b, (w, ls, n) in enumerate(zip(wavs, labs, out_len)):
-            k = int(rng.integers(0, (len(w) - n) // HOP + 1))  # crop offset in frames
-            piece = w[k * HOP : k * HOP + n]
+            k = int(rng.integers(0, (len(w) - n) // MODEL_HOP + 1))  # crop offset in frames
+            piece = w[k * MODEL_HOP : k * MODEL_HOP + n]
             if self.cfg.normalize:
                 piece = (piece - piece.mean()) / np.sqrt(piece.var() + 1e-5)
             wav_t[b, :n] = torch.from_numpy(np.ascontiguousarray(piece))
-            t_n = num_frames(n, FRAME_RATE)
+            t_n = num_frames(n, MODEL_RATE)
             frame_lengths[b] = t_n
             for i, lab in enumerate(ls):
                 seg = lab[k : k + t_n]
@@ -196,7 +179,7 @@ class BatchBuilder(torch.utils.data.Dataset):
         mask = compute_mask(frame_lengths.numpy(), T, self.mask.prob, self.mask.length, self.mask.min_masks, rng)
         return {
             "wav": wav_t, "frame_lengths": frame_lengths, "targets": tgt, "mask": torch.from_numpy(mask),
-            "audio_seconds": float(sum(out_len)) / 16000, "utts": names, "skipped": skipped,
+            "audio_seconds": float(sum(out_len)) / SAMPLE_RATE, "utts": names, "skipped": skipped,
             "padded": self.cfg.pad_audio and len(set(out_len)) > 1,
         }
 
@@ -223,14 +206,14 @@ class PretrainData:
         if not self.utts:
             raise ValueError(f"{cfg.data_dir}/{split}: no usable utterances ({len(self.skipped)} skipped)")
         self.sizes = np.array([min(u.num_samples, cfg.max_sample_size) for u in self.utts])
-        self.budget = int(cfg.batch_seconds * 16000)
+        self.budget = int(cfg.batch_seconds * SAMPLE_RATE)
         if self.budget < cfg.min_sample_size:
             raise ValueError(f"batch_seconds={cfg.batch_seconds} holds less than one min_sample_size utterance")
         self.builder = BatchBuilder(self.utts, cfg, mask, seed)
 
     @property
     def seconds(self) -> float:
-        return float(self.sizes.sum()) / 16000
+        return float(self.sizes.sum()) / SAMPLE_RATE
 
     def batch_keys(self, epoch: int) -> list[tuple[int, int, list[int]]]:
         """This rank's (epoch, batch id, members); every rank gets the same number of batches."""

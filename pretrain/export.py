@@ -17,6 +17,8 @@ from pathlib import Path
 import torch
 from transformers import HubertModel, Wav2Vec2FeatureExtractor
 
+from labelers.corpus.frames import SAMPLE_RATE
+
 from pretrain.model import HubertPretrainModel, ModelConfig
 
 FINETUNE_MASK_PROB = 0.05
@@ -37,7 +39,7 @@ def export_run(model: HubertPretrainModel, out_dir: Path, label_dirs: list[str],
     finally:
         model.hubert.config.mask_time_prob = saved_prob
     Wav2Vec2FeatureExtractor(
-        feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=normalize,
+        feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0, do_normalize=normalize,
         return_attention_mask=model.hubert.config.feat_extract_norm == "layer",
     ).save_pretrained(tmp)
     if hf.exists():

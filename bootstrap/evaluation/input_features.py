@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from labelers.corpus.frames import hop_for_rate
 from labelers.features_mfcc import MFCC_RATE, MfccFeatures
 
 INPUT_FEATURES = ("mfcc",)
@@ -18,7 +19,7 @@ INPUT_FEATURES = ("mfcc",)
 class InputFeatureLayers:
     layers = [0]
     rate = MFCC_RATE
-    hop = 16000 // MFCC_RATE
+    hop = hop_for_rate(MFCC_RATE)
 
     def __init__(self, name: str = "mfcc"):
         if name not in INPUT_FEATURES:
