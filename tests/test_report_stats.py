@@ -105,6 +105,12 @@ def test_aggregate_gives_the_documented_shape_baselines_and_verdicts():
     assert asr["best_layer_per_seed"] == [1, 1, 2] and asr["best_layer"] == 1
     assert asr["metrics"]["best_transformer_pnmi"]["per_seed"] == [0.45, 0.44, 0.46]
     assert asr["transformer_vs_layer0"]["verdict"] == "better"
+    # pre-training visibly learned: CER gain 0.387 over scratch > spread 0.05; best layer 1 above layer 0
+    assert asr["learning"]["beats_scratch_beyond_spread"] is True
+    assert asr["learning"]["cer_spread"] == pytest.approx(0.05)
+    assert asr["learning"]["transformer_layer_best"] is True
+    it2 = c["models"]["it2_mfcc"]
+    assert it2["best_layer"] == 0 and it2["learning"]["transformer_layer_best"] is False
     assert asr["vs_scratch"]["cer"]["verdict"] == "better"
     assert asr["vs_scratch"]["cer"]["difference"]["mean"] == pytest.approx(0.6033333 - 0.99)
     assert asr["vs_input"]["best_probe"]["verdict"] == "better"

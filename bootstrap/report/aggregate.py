@@ -182,9 +182,32 @@ def _baseline_verdicts(models: dict) -> None:
             m["vs_scratch"] = {metric: pair(metric, scratch) for metric in VERDICT_METRICS}
         if inputs is not None:
             m["vs_input"] = {metric: pair(metric, inputs) for metric in ("best_probe", "best_pnmi")}
+        m["learning"] = _learning(m, scratch)
         m["transformer_vs_layer0"] = paired_verdict(
             {s: v.get("best_transformer_pnmi") for s, v in by_seed.items()},
             {s: v.get("layer0_pnmi") for s, v in by_seed.items()}, "pnmi")
+
+
+def _spread(stat: dict) -> float:
+    values = [v for v in stat["per_seed"] if v is not None]
+    return max(values) - min(values) if values else 0.0
+
+
+def _learning(m: dict, scratch: dict | None) -> dict:
+    """Did pre-training visibly learn? (issue 11, item 3) The model beats `scratch` on CER by more than the
+    spread over seeds (the larger of the two models' max - min), and its best layer is a transformer layer
+    whose mean PNMI is above the same model's layer 0."""
+    out = {"cer_gain": None, "cer_spread": None, "beats_scratch_beyond_spread": None,
+           "transformer_layer_best": None}
+    cer = m["metrics"]["cer"]
+    if scratch is not None and m is not scratch and cer["mean"] is not None and scratch["metrics"]["cer"]["mean"] is not None:
+        out["cer_gain"] = scratch["metrics"]["cer"]["mean"] - cer["mean"]
+        out["cer_spread"] = max(_spread(cer), _spread(scratch["metrics"]["cer"]))
+        out["beats_scratch_beyond_spread"] = out["cer_gain"] > out["cer_spread"]
+    pnmi = {entry["layer"]: entry["pnmi"]["mean"] for entry in m["layers"]}
+    if m["best_layer"] is not None and 0 in pnmi:
+        out["transformer_layer_best"] = m["best_layer"] >= 1 and pnmi[m["best_layer"]] > pnmi[0]
+    return out
 
 
 def _route_verdicts(models: dict, routes: dict) -> tuple[dict, dict, dict]:

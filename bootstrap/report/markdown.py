@@ -46,6 +46,9 @@ def comparison_table(c: dict) -> str:
         gain_txt = f"{_diff(gain, pct=True).split(' [')[0]} {gain['verdict']}" if gain and gain["difference"]["n"] else ""
         lines.append(f"{name:<16} {labels:<16} {ms(m['metrics']['best_probe']):>15} {ms(m['metrics']['best_pnmi']):>15} "
                      f"{_layer(m):>5} {ms(m['metrics']['cer'], pct=True):>15} {gain_txt:>16}")
+    learned = _learned(c)
+    if learned:
+        lines.append(learned)
     if c["verdict"]:
         routes = c["routes"]
         lines.append(f"ASR route ({routes['asr']}) vs classic route ({routes['classic']}): "
@@ -54,6 +57,18 @@ def comparison_table(c: dict) -> str:
     if tv:
         lines.append(f"iteration-2 targets ({tv['it2']}) vs iteration-1 targets ({tv['it1']}), PNMI: {tv['verdict']}")
     return "\n".join(lines)
+
+
+def _learned(c: dict) -> str:
+    """One line: which pre-trained models beat scratch beyond the seed spread, whose best layer is a
+    transformer layer above layer 0 (bootstrap/report/aggregate.py, `_learning`)."""
+    pre = {n: m for n, m in c["models"].items() if m["kind"] == "pretrained" and m.get("learning")}
+    if not pre:
+        return ""
+    beat = [n for n, m in pre.items() if m["learning"]["beats_scratch_beyond_spread"]]
+    deep = [f"{n} (layer {m['best_layer']})" for n, m in pre.items() if m["learning"]["transformer_layer_best"]]
+    return (f"beat scratch on CER by more than the seed spread: {', '.join(beat) or 'none'}; "
+            f"best PNMI in a transformer layer above layer 0: {', '.join(deep) or 'none'}")
 
 
 def _label_section(c: dict, fig: Path | None) -> list[str]:
