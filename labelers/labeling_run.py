@@ -1,9 +1,9 @@
 """Label a corpus with any label source: sharded, resumable, merged into one label store.
 
-`label_corpus(labeler, data_dir, splits, out_dir)` works with every object that implements the
-Labeler interface of docs/ARCHITECTURE.md (k-means on MFCC or model features, CTC ASR tokens, ...).
-A labeler may also offer `prepare(wav) -> item` (per-utterance CPU work, run in the decoding
-threads) with `label_prepared(items, texts=None)`; then those are used instead of `label_batch`.
+`label_corpus(labeler, data_dir, splits, out_dir)` works with every `labelers.labeler.Labeler`
+(k-means on MFCC or model features, CTC ASR tokens, ...). When the labeler's `preparer()` returns a
+function (per-utterance CPU work), the decoding threads run it and `label_prepared` replaces
+`label_batch`.
 
 How the work is cut: each split's manifest rows are grouped into fixed *chunks* of
 `chunk_utterances` consecutive rows. The chunk grid depends only on the manifest, never on the
@@ -41,6 +41,7 @@ from labelers.distributed import distributed_state
 from labelers.corpus.frames import check_label_length
 from labelers.corpus.label_store import INFO_FILE, LabelSet, LabelStoreError, Skip, write_label_set
 from labelers.corpus.manifest import Manifest
+from labelers.labeler import Labeler
 
 WORK_DIR = ".work"
 DEFAULT_CHUNK_UTTERANCES = 256
@@ -163,12 +164,12 @@ def _check_labels(labeler, lab, manifest: Manifest, i: int, num_classes: int) ->
     return arr.astype(np.int64, copy=False)
 
 
-def _label_chunk(labeler, chunk: Chunk, manifest: Manifest, texts: list[str] | None, batch_seconds: float,
+def _label_chunk(labeler: Labeler, chunk: Chunk, manifest: Manifest, texts: list[str] | None, batch_seconds: float,
                  num_classes: int, num_workers: int | None, bar) -> list[np.ndarray | Skip]:
     rows: dict[int, np.ndarray | Skip] = {}
-    pass_texts = bool(getattr(labeler, "uses_transcripts", False))
+    pass_texts = labeler.uses_transcripts
     # Optional CPU stage of a labeler (e.g. MFCCs), run per utterance in the decoding threads.
-    prepare = getattr(labeler, "prepare", None)
+    prepare = labeler.preparer()
     indices = range(chunk.start, chunk.end)
     for batch in iter_audio_batches(manifest, indices, batch_seconds, rate=labeler.label_rate,
                                     num_workers=num_workers, transform=prepare):
@@ -244,7 +245,7 @@ def _try_merge(labeler, data_dir, out_dir: Path, plan: dict[str, list[Chunk]], s
 # ---------------------------------------------------------------- entry point
 
 def label_corpus(
-    labeler,
+    labeler: Labeler,
     data_dir: str | os.PathLike,
     splits: list[str] | str,
     out_dir: str | os.PathLike,
@@ -315,7 +316,7 @@ def label_corpus(
     t_label = time.perf_counter()
     for chunk in todo:
         manifest = manifests[chunk.split]
-        if getattr(labeler, "uses_transcripts", False) and chunk.split not in texts:
+        if labeler.uses_transcripts and chunk.split not in texts:
             texts[chunk.split] = read_transcripts(data_dir, chunk.split)
         rows = _label_chunk(labeler, chunk, manifest, texts.get(chunk.split), batch_seconds, len(symbols),
                             num_workers, bar)

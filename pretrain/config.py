@@ -19,7 +19,9 @@ import yaml
 
 from pretrain.data import DataConfig
 from pretrain.loop import LoopConfig
+from pretrain.loss import LOSSES
 from pretrain.model import ModelConfig
+from pretrain.overrides import OverrideError, flatten, parse_override
 
 
 @dataclass
@@ -92,21 +94,48 @@ def _apply(cfg: PretrainConfig, section: str, key: str, value, origin: str) -> N
         raise ConfigError(f"{origin}: bad value {value!r} for '{section}.{key}': {e}") from None
 
 
-def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> PretrainConfig:
+def load_config(path: str | os.PathLike | None, overrides: list[str] = (),
+                values: typing.Mapping | None = None) -> PretrainConfig:
+    """The YAML file, then `overrides` (`section.key=value` strings from a command line), then
+    `values` (typed settings from code: {"loop.max_steps": 200} or {"loop": {"max_steps": 200}})."""
     cfg = PretrainConfig()
     if path:
-        for section, values in _read_yaml(Path(path)).items():
-            if not isinstance(values, dict):
+        for section, vals in _read_yaml(Path(path)).items():
+            if not isinstance(vals, dict):
                 raise ConfigError(f"{path}: section '{section}' must be a mapping")
-            for k, v in values.items():
+            for k, v in vals.items():
                 _apply(cfg, section, k, v, str(path))
     for item in overrides:
-        if "=" not in item or "." not in item.split("=", 1)[0]:
+        try:
+            parts, value = parse_override(item, empty="")
+        except OverrideError as e:
+            raise ConfigError(str(e)) from None
+        if len(parts) < 2:
             raise ConfigError(f"override {item!r}: expected section.key=value")
-        dotted, raw = item.split("=", 1)
-        section, key = dotted.split(".", 1)
-        _apply(cfg, section, key, yaml.safe_load(raw) if raw != "" else "", f"override {item!r}")
+        _apply(cfg, parts[0], ".".join(parts[1:]), value, f"override {item!r}")
+    for dotted, value in flatten(values).items():
+        section, _, key = dotted.partition(".")
+        if not key:
+            raise ConfigError(f"setting {dotted!r}: expected section.key")
+        _apply(cfg, section, key, value, f"setting {dotted!r}")
+    check_choices(cfg)
     return cfg
+
+
+def check_choices(cfg: PretrainConfig) -> None:
+    """Keys whose value must be one of a fixed set of names."""
+    if cfg.model.loss not in LOSSES:
+        raise ConfigError(f"model.loss: unknown loss {cfg.model.loss!r} (choose from {', '.join(sorted(LOSSES))})")
+
+
+def write_config(cfg: PretrainConfig, path: str | os.PathLike) -> Path:
+    """The resolved config as YAML that `load_config` reads back to an equal PretrainConfig."""
+    from labelers.corpus.atomic import atomic_open
+
+    path = Path(path)
+    with atomic_open(path, "w") as f:
+        yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
+    return path
 
 
 def help_text() -> str:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from bootstrap.evaluation.layers import EvalSettings
-from bootstrap.pipeline.argv import overrides
 from bootstrap.pipeline.cache import resolve_config
 from bootstrap.pipeline.experiment import load_experiment
 from pretrain.config import load_config
@@ -24,7 +23,7 @@ EVAL_FIELDS = {f.name for f in dataclasses.fields(EvalSettings)}
 
 
 def _pretrain_cfg(params: dict):
-    return load_config(resolve_config(params.get("config", "conf/pretrain/tiny.yaml")), overrides(params.get("overrides")))
+    return load_config(resolve_config(params.get("config", "conf/pretrain/tiny.yaml")), values=params.get("overrides"))
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -41,12 +40,12 @@ def test_experiment_settings_load_and_have_baselines(name):
         if s.kind in ("pretrain", "scratch"):
             _pretrain_cfg(s.params)
         elif s.kind == "train_asr":
-            load_asr_config(resolve_config(s.params["config"]), overrides(s.params.get("overrides")))
+            load_asr_config(resolve_config(s.params["config"]), values=s.params.get("overrides"))
         elif s.kind == "evaluate":
             assert set(s.params) - {"model", "features", "finetune", "finetune_config", "finetune_overrides"} <= EVAL_FIELDS
             if s.params.get("finetune"):
                 load_asr_config(resolve_config(s.params.get("finetune_config") or "conf/asr/finetune_tiny.yaml"),
-                                overrides(s.params.get("finetune_overrides")))
+                                values=s.params.get("finetune_overrides"))
     # the scratch baseline has the encoder of the models it is compared with
     scratch = _pretrain_cfg(exp.stage("scratch").params).model
     for s in exp.stages:

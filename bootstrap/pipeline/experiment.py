@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from pretrain.overrides import OverrideError, apply_overrides as _apply_overrides
+
 STAGE_KINDS = ("train_asr", "labels", "pretrain", "scratch", "evaluate")
 # Keys whose values name earlier stages (a string or a list of strings).
 REFERENCE_KEYS = ("model", "labels", "init")
@@ -55,19 +57,11 @@ DEFAULT_SPLITS = {"unlabeled": "train", "labeled": "labeled", "valid": "valid", 
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """`a.b.c=value` (value parsed as YAML) into a nested dict."""
-    for item in overrides:
-        if "=" not in item:
-            raise ExperimentError(f"override {item!r} is not key=value")
-        key, value = item.split("=", 1)
-        node = raw
-        parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ExperimentError(f"override {item!r}: '{part}' is not a mapping")
-        node[parts[-1]] = yaml.safe_load(value)
-    return raw
+    """`a.b.c=value` (value parsed as YAML) into a copy of the nested dict."""
+    try:
+        return _apply_overrides(raw, overrides)
+    except OverrideError as e:
+        raise ExperimentError(str(e)) from None
 
 
 def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Experiment:

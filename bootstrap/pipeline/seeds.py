@@ -20,7 +20,7 @@ from bootstrap.pipeline.experiment import Experiment, StageSpec
 
 def _with_override(mapping: dict | None, key: str, value) -> dict:
     out = dict(mapping or {})
-    out[key] = value  # flattened by argv.overrides(): {"loop.seed": 2} -> "loop.seed=2", after the others
+    out[key] = value  # dotted keys are flattened with the others (pretrain.overrides.flatten); this one comes last
     return out
 
 

@@ -9,25 +9,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bootstrap.pipeline.argv import overrides
 from bootstrap.pipeline.cache import resolve_config
+from bootstrap.presets import PRETRAIN_CONFIG
 
 
-def build_scratch(config: str | Path, folder: Path, seed: int = 0, extra: list[str] | None = None) -> Path:
+def build_scratch(config: str | Path, folder: Path, seed: int = 0, values: dict | None = None) -> Path:
     from accelerate.utils import set_seed
 
     from pretrain.config import load_config
     from pretrain.export import export_run
     from pretrain.model import HubertPretrainModel
 
-    cfg = load_config(config, list(extra or []))
+    cfg = load_config(config, values=values or {})
     set_seed(seed)
     model = HubertPretrainModel(cfg.model, [1])  # the head is not used: one dummy label class
     return export_run(model, folder, [], cfg.data.normalize)
 
 
 def run(params: dict, ctx, folder: Path) -> dict:
-    config = resolve_config(params.get("config", "conf/pretrain/tiny.yaml"))
+    config = resolve_config(params.get("config", PRETRAIN_CONFIG))
     seed = int(params.get("seed", 0))
-    hf_dir = build_scratch(config, folder, seed, overrides(params.get("overrides")))
+    hf_dir = build_scratch(config, folder, seed, params.get("overrides"))
     return {"path": str(hf_dir), "run_dir": str(folder), "seed": seed, "labels": []}
