@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pretrain.cli_errors import cli_errors
+
 from bootstrap.commands import compare, demo, evaluate, make_corpus, run, train_asr
 
 # command -> `register(subparsers)`, which adds the command's parser and sets `func`.
@@ -29,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cli_errors("bootstrap")
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:

@@ -17,9 +17,12 @@ import json
 import sys
 from pathlib import Path
 
+from pretrain.cli_errors import cli_errors
+
 from bootstrap.commands.parsers import add_threads_argument, apply_threads
 from bootstrap.label_sources import add_source_options, settings_from_args
 from labelers.labeler import LabelSourceError
+from labelers.labeling_run import check_inputs
 from labelers.sources import SOURCES, RunSettings, fit_source_kmeans, label_with_source
 
 SUBCOMMANDS = ("fit-kmeans", "quality", "export-fairseq", "import-fairseq")
@@ -115,12 +118,14 @@ def run_label(argv: list[str]) -> int:
     p = label_parser()
     args = p.parse_args(argv)
     apply_threads(args)
+    settings = settings_from_args(args)
+    check_inputs(args.data, args.splits, args.num_shards, args.shard_id)  # before k-means fits into OUT
     run = RunSettings(
         data=args.data, splits=args.splits, out=args.out, device=args.device, batch_seconds=args.batch_seconds,
         num_shards=args.num_shards, shard_id=args.shard_id, chunk_utterances=args.chunk_utterances,
         workers=args.workers, overwrite=args.overwrite, progress=not args.no_progress, summary_json=args.summary_json,
     )
-    label_with_source(args.source, settings_from_args(args), run)
+    label_with_source(args.source, settings, run)
     return 0
 
 
@@ -213,14 +218,14 @@ COMMANDS = {"fit-kmeans": run_fit_kmeans, "quality": run_quality, "export-fairse
         "import-fairseq": run_import}
 
 
+@cli_errors("bootstrap-labels")
 def main(argv: list[str] | None = None) -> int:
+    # Expected errors (LabelSourceError and other ValueErrors, OSError, AudioError) become one line and
+    # exit status 1 in `cli_errors`; --debug shows the traceback.
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if argv and argv[0] in COMMANDS:
-            return int(COMMANDS[argv[0]](argv[1:]) or 0)
-        return int(run_label(argv) or 0)
-    except LabelSourceError as e:  # the library's typed errors become one line and exit status 1
-        raise SystemExit(str(e)) from None
+    if argv and argv[0] in COMMANDS:
+        return int(COMMANDS[argv[0]](argv[1:]) or 0)
+    return int(run_label(argv) or 0)
 
 
 if __name__ == "__main__":

@@ -27,11 +27,12 @@ import torch
 from sklearn.cluster import MiniBatchKMeans, kmeans_plusplus
 from tqdm.auto import tqdm
 
-from labelers.corpus.atomic import atomic_open, write_json
+from labelers.corpus.atomic import atomic_open, disk_full_as_error, write_json
 from labelers.corpus.batching import iter_audio_batches
 from labelers.corpus.frames import SAMPLE_RATE
 from labelers.corpus.split import open_split
 from labelers.corpus.label_store import Skip
+from labelers.corpus.temporaries import sweep_stale, temp_prefix
 from labelers.labeler import FrameFeatures, Labeler, LabelSourceError, PerUtteranceFeatures
 
 MODEL_FILE = "kmeans.joblib"
@@ -199,7 +200,8 @@ class _FeatureCache:
 
     def append(self, x: np.ndarray) -> None:
         x = np.ascontiguousarray(x, dtype=np.float32)
-        x.tofile(self._f)  # no intermediate bytes copy
+        with disk_full_as_error(f"the k-means feature cache {self.path} (--cache-dir puts it elsewhere)", self.path.parent):
+            x.tofile(self._f)  # no intermediate bytes copy
         self.rows += x.shape[0]
 
     def close_writer(self) -> None:
@@ -262,7 +264,8 @@ def fit_kmeans(
     rows = sample_utterances(len(manifest), percent, seed)
     cache_root = Path(cache_dir) if cache_dir else Path(out_dir)
     cache_root.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".features.", suffix=".f32", dir=cache_root)
+    sweep_stale(cache_root)  # the feature cache of a killed fit (GBs on a large corpus)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix("features"), suffix=".f32", dir=cache_root)
     os.close(fd)
     cache = _FeatureCache(Path(tmp), features.dim)
     skipped: list[dict] = []

@@ -70,6 +70,25 @@ def shard_range(total: int, num_shards: int, shard_id: int) -> tuple[int, int]:
     return round(total / num_shards * shard_id), round(total / num_shards * (shard_id + 1))
 
 
+def check_inputs(data_dir: str | os.PathLike, splits: list[str] | str, num_shards: int | None = None,
+                 shard_id: int | None = None) -> list[str]:
+    """Refuse bad inputs before anything is written: a missing corpus folder or split, a bad shard pair."""
+    splits = [s for s in (splits.split(",") if isinstance(splits, str) else splits) if s]
+    if not splits:
+        raise ValueError("no splits to label")
+    if not Path(data_dir).is_dir():
+        raise FileNotFoundError(f"{data_dir}: corpus folder not found")
+    for split in splits:
+        open_split(data_dir, split)
+    if shard_id is not None and num_shards is None:
+        raise ValueError("--shard-id needs --num-shards")
+    if num_shards is not None:
+        shard_id = shard_id or 0
+        if not 0 <= shard_id < num_shards:
+            raise ValueError(f"--shard-id {shard_id} --num-shards {num_shards}: the shard id must be in [0, {num_shards})")
+    return splits
+
+
 def split_chunks(split: str, num_rows: int, chunk_utterances: int) -> list[Chunk]:
     return [Chunk(split, s, min(s + chunk_utterances, num_rows)) for s in range(0, num_rows, chunk_utterances)]
 
@@ -267,13 +286,11 @@ def label_corpus(
     source that returns a wrong-length sequence stops the run with an error naming the utterance.
     """
     t0 = time.perf_counter()
-    splits = [s for s in (splits.split(",") if isinstance(splits, str) else splits) if s]
-    if not splits:
-        raise ValueError("no splits to label")
+    splits = check_inputs(data_dir, splits, num_shards, shard_id)  # before OUT exists
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     num_shards, shard_id, state = _resolve_shards(num_shards, shard_id)
     shard_range(1, num_shards, shard_id)  # validates the pair
+    out_dir.mkdir(parents=True, exist_ok=True)
     symbols = labeler.symbols()
     fingerprint = labeler_fingerprint(labeler, chunk_utterances, batch_seconds)
     origin = dict(labeler.describe(), fingerprint=fingerprint)

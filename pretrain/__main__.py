@@ -18,6 +18,10 @@ if __package__ in (None, ""):  # run as a script (`accelerate launch pretrain`, 
     __package__ = "pretrain"
 
 
+from pretrain.cli_errors import cli_errors  # noqa: E402  (after the path fix above)
+
+
+@cli_errors("pretrain")
 def main(argv: list[str] | None = None) -> dict | None:
     argv = list(sys.argv[1:] if argv is None else argv)
     from pretrain.config import ConfigError, help_text, load_config
@@ -37,10 +41,20 @@ def main(argv: list[str] | None = None) -> dict | None:
     except ConfigError as e:
         sys.exit(f"config error: {e}")
 
+    from pretrain.loop import LaunchError
     from pretrain.pretraining import run_pretraining
 
-    return run_pretraining(cfg)
+    try:
+        return run_pretraining(cfg)
+    except LaunchError as e:  # processes that do not form one job: refused before anything is written
+        sys.exit(f"launch error: {e}")
+
+
+def cli() -> int:
+    """The `pretrain` console script: exit status 0 on success (main returns the summary dict)."""
+    main()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from pretrain.config_ranges import check_config_ranges, safe_yaml
 from pretrain.data import DataConfig
 from pretrain.loop import LoopConfig
 from pretrain.loss import LOSSES
@@ -44,7 +45,7 @@ class ConfigError(ValueError):
 def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = safe_yaml(path.read_text(), str(path)) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections")
     base = raw.pop("defaults", None)
@@ -119,6 +120,10 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] = (),
             raise ConfigError(f"setting {dotted!r}: expected section.key")
         _apply(cfg, section, key, value, f"setting {dotted!r}")
     check_choices(cfg)
+    try:
+        check_config_ranges(cfg)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     return cfg
 
 

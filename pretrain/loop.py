@@ -8,11 +8,16 @@ A *task* supplies the model and the data; this file owns everything else: precis
         def build_model(self) -> torch.nn.Module
         def train_batches(self, epoch: int, start: int) -> Iterable      # this rank's batches of `epoch`,
                                                                          # skipping its first `start`
-        def step(self, model, batch) -> (loss, {name: float tensor}, audio_seconds)
+        def step(self, model, batch) -> (loss, {name: float tensor}, audio_seconds[, weight])
         def evaluate(self, model) -> {name: float}                        # may return {} (no validation)
         def finish(self, model, out_dir) -> dict                          # optional: export at the end
 
     summary = run_training(task, LoopConfig(...), accelerator)
+
+`weight` (optional, default 1) says how much a micro-batch counts: an update's gradient is
+sum_i weight_i * grad(loss_i) / sum_i weight_i over the micro-batches of every process. HuBERT passes
+fairseq's sample size with a loss normalised by it, so the update's loss is the summed loss over the
+whole effective batch divided by its total frames, whatever the accumulation and process count.
 
 Exact resumption (a run killed with SIGKILL and resumed ends with the same weights as one that was
 never interrupted) rests on four things: checkpoints are written to a temporary folder and renamed,
@@ -37,7 +42,7 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
-from labelers.corpus.atomic import write_text
+from labelers.corpus.atomic import DiskFullError, disk_full_as_error, write_text
 
 CHECKPOINT_DIR = "checkpoints"
 LOG_FILE = "train_log.jsonl"
@@ -65,7 +70,7 @@ class LoopConfig:
     seed: int = field(default=1337, metadata={"help": "seed for init, data order, cropping and masking"})
     log_every: int = field(default=10, metadata={"help": "updates between training log lines"})
     eval_every: int = field(default=200, metadata={"help": "updates between validations (0 = only at the end)"})
-    save_every: int = field(default=500, metadata={"help": "updates between checkpoints (a final one is always saved)"})
+    save_every: int = field(default=500, metadata={"help": "updates between checkpoints (0 = only the final one, which is always saved)"})
     keep_last: int = field(default=3, metadata={"help": "checkpoints kept on disk"})
     resume: str = field(default="auto", metadata={"help": "auto (latest checkpoint if any) | none | <checkpoint path>"})
     trackers: str = field(default="tensorboard", metadata={"help": "accelerate trackers, comma-separated ('' = none)"})
@@ -130,18 +135,56 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: LoopConfig) -> torch.o
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+class LaunchError(RuntimeError):
+    """The processes a launcher started do not form one training job."""
+
+
+# Where launchers say how many processes they started (torchrun / accelerate launch, then MPI's mpirun).
+WORLD_SIZE_VARS = ("WORLD_SIZE", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE")
+
+
+def launched_processes() -> int:
+    """The number of processes the launcher claims to have started (1 without a launcher)."""
+    return max([int(os.environ.get(v) or 1) for v in WORLD_SIZE_VARS])
+
+
 def make_accelerator(cfg: LoopConfig, kwargs_handlers: list | None = None) -> Accelerator:
-    """An Accelerator for `cfg`: precision, trackers writing under `output_dir/tb`."""
+    """An Accelerator for `cfg`: precision, trackers writing under `output_dir/tb`.
+
+    Without a GPU it is built with `cpu=True`, so that the processes torchrun or `accelerate launch
+    --multi_gpu` start join one gloo job instead of each training its own copy. A launcher whose N
+    processes do not become one job of N ranks is refused (LaunchError).
+    """
     from accelerate.utils import ProjectConfiguration
 
     trackers = [t for t in cfg.trackers.split(",") if t.strip()]
     mp = None if cfg.mixed_precision in ("", None) else cfg.mixed_precision
-    return Accelerator(
-        mixed_precision=mp,
-        log_with=trackers or None,
-        project_config=ProjectConfiguration(project_dir=cfg.output_dir, logging_dir=os.path.join(cfg.output_dir, "tb")),
-        kwargs_handlers=kwargs_handlers,
-    )
+    claimed = launched_processes()
+    try:
+        accelerator = Accelerator(
+            mixed_precision=mp,
+            cpu=not torch.cuda.is_available(),
+            log_with=trackers or None,
+            project_config=ProjectConfiguration(project_dir=cfg.output_dir, logging_dir=os.path.join(cfg.output_dir, "tb")),
+            kwargs_handlers=kwargs_handlers,
+        )
+    except (ValueError, RuntimeError) as e:
+        if claimed == 1:
+            raise
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise LaunchError(f"{claimed} processes were launched ({_world_size_env()}) but could not join one job: "
+                          f"{reason}") from e
+    if accelerator.num_processes != claimed:
+        raise LaunchError(
+            f"the launcher started {claimed} processes ({_world_size_env()}) but this one joined a job of "
+            f"{accelerator.num_processes}: they would train separate copies into one folder; launch with "
+            "torchrun or `accelerate launch --multi_gpu` (on CPU too)"
+        )
+    return accelerator
+
+
+def _world_size_env() -> str:
+    return ", ".join(f"{v}={os.environ[v]}" for v in WORLD_SIZE_VARS if os.environ.get(v))
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -162,7 +205,12 @@ def save_checkpoint(accelerator: Accelerator, out_dir: str, step: int, keep_last
     if accelerator.is_main_process and tmp.exists():
         shutil.rmtree(tmp)
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
+    try:
+        with disk_full_as_error(f"checkpoint {final}", root):
+            accelerator.save_state(str(tmp))
+    except DiskFullError:
+        shutil.rmtree(tmp, ignore_errors=True)  # give the space back; the previous checkpoints are intact
+        raise
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         if final.exists():
@@ -190,22 +238,29 @@ def resolve_resume(cfg: LoopConfig) -> Path | None:
 
 
 class JsonlLog:
-    """Append-only JSONL log written by the main process; on resume, lines past the checkpoint are dropped."""
+    """Append-only JSONL log written by the main process; on resume, lines past the checkpoint are dropped,
+    and a line the resumed run repeats at the checkpoint's own step (the final validation, when the
+    kill came after the final checkpoint) is not written twice."""
 
     def __init__(self, path: Path, enabled: bool, resume_step: int | None):
         self.path, self.enabled = path, enabled
+        self.logged: set[tuple] = set()  # (step, split) already in the log at the resume step
         if not enabled:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         if resume_step is None:
             write_text(path, "")
         elif path.exists():
-            keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= resume_step]
-            write_text(path, "".join(ln + "\n" for ln in keep))
+            lines = [(ln, json.loads(ln)) for ln in path.read_text().splitlines() if ln.strip()]
+            keep = [(ln, r) for ln, r in lines if r.get("step", 0) <= resume_step]
+            self.logged = {(r.get("step"), r.get("split")) for _, r in keep if r.get("step") == resume_step}
+            write_text(path, "".join(ln + "\n" for ln, _ in keep))
 
     def write(self, record: dict) -> None:
+        if (record.get("step"), record.get("split")) in self.logged:
+            return
         if self.enabled:
-            with open(self.path, "a", encoding="utf-8") as f:
+            with disk_full_as_error(self.path), open(self.path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
 
 
@@ -246,9 +301,16 @@ def _micro_batches(task: Task, state: TrainState) -> Iterator[Any]:
             state.batch_in_epoch += 1
             yield batch
         if not produced and state.batch_in_epoch == 0:
-            raise RuntimeError("the task produced no training batches (empty corpus or batch size too small?)")
+            raise ValueError("the task produced no training batches (empty corpus or batch size too small?)")
         state.epoch += 1
         state.batch_in_epoch = 0
+
+
+def _scale_gradients(model: torch.nn.Module, factor: float) -> None:
+    if factor != 1.0:
+        for p in model.parameters():
+            if p.grad is not None:
+                p.grad.mul_(factor)
 
 
 def _evaluate(task: Task, model: torch.nn.Module, accelerator: Accelerator) -> dict:
@@ -293,18 +355,29 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
     last_val: dict = {}
     while state.step < cfg.max_steps:
         t0 = time.perf_counter()
-        step_audio = 0.0
+        step_audio = step_loss = step_weight = 0.0
         for i in range(accum):
             batch = next(stream)
             sync = i == accum - 1
             ctx = accelerator.no_sync(model) if not sync and accelerator.num_processes > 1 else _null()
             with ctx, accelerator.autocast():
-                loss, metrics, audio_s = task.step(model, batch)
-            accelerator.backward(loss / accum)
+                loss, metrics, audio_s, *weight = task.step(model, batch)
+            # A micro-batch counts by its weight (HuBERT: fairseq's sample size, the frames behind its loss;
+            # a task that gives none: 1, a plain mean over micro-batches). Gradients are summed here...
+            weight = float(weight[0]) if weight else 1.0
+            accelerator.backward(loss * weight if weight != 1.0 else loss)
             step_audio += float(audio_s)
+            step_loss += float(loss.detach()) * weight
+            step_weight += weight
             for k, v in metrics.items():
                 _add(sums, k, float(v))
-            _add(sums, "loss", float(loss.detach()))
+        # ...and divided by the total weight of every micro-batch of every process (fairseq's trainer), so an
+        # update's gradient is that of the whole effective batch at once. DDP averaged over processes: x N.
+        audio_all, loss_all, weight_all = accelerator.reduce(
+            torch.tensor([step_audio, step_loss, step_weight], device=accelerator.device, dtype=torch.float64), "sum"
+        ).tolist()
+        _scale_gradients(model, accelerator.num_processes / (weight_all or 1.0))
+        _add(sums, "loss", loss_all / (weight_all or 1.0))
         grad_norm = accelerator.clip_grad_norm_(model.parameters(), cfg.clip_norm if cfg.clip_norm > 0 else float("inf"))
         grad_norm = float(grad_norm) if grad_norm is not None else float("nan")
         if accelerator.scaler is not None:  # fp16: the scaler skips and lowers its scale by itself
@@ -319,7 +392,6 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
         scheduler.step()
         state.step += 1
         state.skipped_steps += int(skipped)
-        audio_all = float(accelerator.reduce(torch.tensor(step_audio, device=accelerator.device), "sum"))
         state.audio_seconds += audio_all
         state.train_seconds += time.perf_counter() - t0
         window_audio += audio_all
@@ -345,7 +417,7 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
 
         if cfg.eval_every and state.step % cfg.eval_every == 0 and state.step < cfg.max_steps:
             last_val = _validate(task, model, accelerator, state, log)
-        if state.step % cfg.save_every == 0 and state.step < cfg.max_steps:
+        if cfg.save_every and state.step % cfg.save_every == 0 and state.step < cfg.max_steps:
             save_checkpoint(accelerator, cfg.output_dir, state.step, cfg.keep_last)
     bar.close()
 

@@ -25,7 +25,10 @@ def parse_value(raw: str, *, empty=None, exponent_floats: bool = False):
     """A YAML value; `empty` for `key=`; with `exponent_floats`, `3e-3` is the number 0.003."""
     if raw == "":
         return empty
-    value = yaml.safe_load(raw)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as e:  # one line, not yaml's multi-line report
+        raise OverrideError(f"value {raw!r} is not valid YAML: {getattr(e, 'problem', None) or type(e).__name__}") from None
     return number_if_numeric(value) if exponent_floats else value
 
 

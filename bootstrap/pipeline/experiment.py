@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from pretrain.config_ranges import safe_yaml
 
 from pretrain.overrides import OverrideError, apply_overrides as _apply_overrides
 
@@ -68,7 +68,7 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
     path = Path(path)
     if not path.is_file():
         raise ExperimentError(f"{path}: experiment file not found")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = safe_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
     raw = apply_overrides(raw, overrides or [])
     for key in ("name", "corpus", "stages"):
         if key not in raw:

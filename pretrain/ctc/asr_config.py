@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from pretrain.config_ranges import check_asr_ranges, safe_yaml
 
 from pretrain.overrides import apply_overrides as _apply_overrides, flatten, number_if_numeric, set_path
 
@@ -52,6 +52,7 @@ class ASRConfig:
             raise ValueError(f"unknown ASR config keys {unknown}; known keys: {sorted(known)}")
         cfg = cls(**d)
         cfg.loop = {**DEFAULT_LOOP, **(cfg.loop or {})}
+        check_asr_ranges(cfg.as_dict())
         return cfg
 
     def as_dict(self) -> dict:
@@ -72,7 +73,7 @@ def load_asr_config(path: str | os.PathLike | None = None, overrides: list[str] 
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: ASR config not found")
-        d = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        d = safe_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
         if not isinstance(d, dict):
             raise ValueError(f"{path}: expected a mapping of settings")
     d = apply_overrides(d, overrides or [])
