@@ -110,3 +110,20 @@ def test_corpus_without_reference_phones_reports_cer_over_seeds(synth_corpus, tm
     assert c["verdict"]["best_pnmi"] == "n/a" and c["verdict"]["cer"] in ("better", "worse", "no clear difference")
     text = report.read_text()
     assert "n/a" in text and "no reference phones" in text
+
+
+def test_labels_refuse_a_failed_teacher(tmp_path):
+    from bootstrap.pipeline.errors import StageError
+    from bootstrap.pipeline.runner import StageContext
+    from bootstrap.pipeline.stage_labels import check_teacher
+
+    ctx = StageContext(data_dir=tmp_path, splits={}, records={
+        "teacher": {"result": {"path": str(tmp_path), "valid": {"cer": 0.925}}}})
+    params = {"source": "asr", "model": "teacher", "max_teacher_cer": 0.8}
+    with pytest.raises(StageError, match=r"teacher 'teacher': valid CER 92.5% is above max_teacher_cer 80.0%"):
+        check_teacher(params, ctx)
+    ctx.records["teacher"]["result"]["valid"]["cer"] = 0.41
+    check_teacher(params, ctx)  # a teacher that trained passes
+    check_teacher({"source": "asr", "model": "teacher"}, ctx)  # no gate asked for
+    with pytest.raises(StageError, match="not a train_asr stage"):
+        check_teacher({"source": "asr", "model": "some/folder", "max_teacher_cer": 0.8}, ctx)
