@@ -44,7 +44,10 @@ def load_done(folder: Path, key: str) -> dict | None:
     return record if record.get("key") == key else None
 
 
-def mark_done(folder: Path, name: str, kind: str, key: str, params: dict, result: dict, seconds: float) -> dict:
+def mark_done(folder: Path, name: str, kind: str, key: str, params: dict, result: dict, seconds: float,
+              cpu_seconds: float | None = None) -> dict:
+    import os
+
     record = {
         "name": name,
         "kind": kind,
@@ -52,6 +55,8 @@ def mark_done(folder: Path, name: str, kind: str, key: str, params: dict, result
         "params": params,
         "result": result,
         "seconds": round(seconds, 2),
+        "cpu_seconds": None if cpu_seconds is None else round(cpu_seconds, 2),
+        "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),  # wall time is only comparable with this
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     write_json(folder / DONE_FILE, record)
