@@ -27,7 +27,7 @@ import torch
 from sklearn.cluster import MiniBatchKMeans
 from tqdm.auto import tqdm
 
-from labelers.corpus.atomic import atomic_open, disk_full_as_error, write_json
+from labelers.corpus.atomic import disk_full_as_error, write_model_folder
 from labelers.corpus.batching import iter_audio_batches
 from labelers.corpus.frames import SAMPLE_RATE
 from labelers.corpus.split import open_split
@@ -139,13 +139,8 @@ class KMeansModel:
         return self.km.cluster_centers_
 
     def save(self, out_dir: str | os.PathLike) -> Path:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_open(out_dir / MODEL_FILE, "wb") as f:
-            joblib.dump(self.km, f)
-        write_json(out_dir / STATS_FILE, self.stats)  # last: marks the model complete
-        self.path = out_dir
-        return out_dir
+        self.path = write_model_folder(out_dir, MODEL_FILE, lambda f: joblib.dump(self.km, f), STATS_FILE, self.stats)
+        return self.path
 
     @classmethod
     def load(cls, km_dir: str | os.PathLike) -> KMeansModel:

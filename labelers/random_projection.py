@@ -23,7 +23,7 @@ import torch
 from torchaudio.compliance import kaldi
 from tqdm.auto import tqdm
 
-from labelers.corpus.atomic import atomic_open, write_json
+from labelers.corpus.atomic import write_model_folder
 from labelers.corpus.batching import iter_audio_batches
 from labelers.corpus.frames import num_frames
 from labelers.corpus.split import open_split
@@ -95,14 +95,12 @@ class RandomProjectionQuantizer:
             return (z @ codes.T).argmax(1)
 
     def save(self, out_dir: str | os.PathLike) -> Path:
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_open(out_dir / QUANTIZER_FILE, "wb") as f:
+        def dump(f):
             np.savez(f, mean=self.mean, std=self.std, projection=self.projection, codebook=self.codebook,
                      seed=np.int64(self.seed))
-        write_json(out_dir / INFO_FILE, self.info)  # last: marks the quantizer complete
-        self.path = out_dir
-        return out_dir
+
+        self.path = write_model_folder(out_dir, QUANTIZER_FILE, dump, INFO_FILE, self.info)
+        return self.path
 
     @classmethod
     def load(cls, q_dir: str | os.PathLike) -> RandomProjectionQuantizer:

@@ -84,18 +84,15 @@ def masked_prediction_ce(
     sets = len(logit_m) if logit_m is not None else len(logit_u) if logit_u is not None else 0
     for i in range(sets):
         suffix = "" if sets == 1 else f"_{i}"
-        if logit_m is not None:
-            ce, mean, acc = _ce_and_acc(logit_m[i], target_m[i])
-            if masked_weight > 0:
-                loss = loss + masked_weight * ce / denom
-            metrics[f"loss_m{suffix}"], metrics[f"acc_m{suffix}"] = mean.detach(), acc.detach()
-            weights[f"loss_m{suffix}"] = weights[f"acc_m{suffix}"] = float(n_m)
-        if logit_u is not None:
-            ce, mean, acc = _ce_and_acc(logit_u[i], target_u[i])
-            if unmasked_weight > 0:
-                loss = loss + unmasked_weight * ce / denom
-            metrics[f"loss_u{suffix}"], metrics[f"acc_u{suffix}"] = mean.detach(), acc.detach()
-            weights[f"loss_u{suffix}"] = weights[f"acc_u{suffix}"] = float(n_u)
+        for part, logits, targets, weight, n in (("m", logit_m, target_m, masked_weight, n_m),
+                                                 ("u", logit_u, target_u, unmasked_weight, n_u)):
+            if logits is None:  # unmasked frames not computed
+                continue
+            ce, mean, acc = _ce_and_acc(logits[i], targets[i])
+            if weight > 0:
+                loss = loss + weight * ce / denom
+            metrics[f"loss_{part}{suffix}"], metrics[f"acc_{part}{suffix}"] = mean.detach(), acc.detach()
+            weights[f"loss_{part}{suffix}"] = weights[f"acc_{part}{suffix}"] = float(n)
     metrics["loss"] = loss.detach()
     return LossResult(loss, size, metrics, weights)
 

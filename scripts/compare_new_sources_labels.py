@@ -15,14 +15,12 @@ conf/experiments/compare_new_sources.yaml (`bootstrap compare`).
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from scipy import stats
+from _intervals import finish, intervals_per_name, paired_interval, verdict
 
 PY = sys.executable
 
@@ -31,22 +29,6 @@ def run(*argv: str) -> None:
     t0 = time.time()
     subprocess.run([PY, "-m", *argv], check=True, stdout=subprocess.DEVNULL)
     print(f"  {' '.join(argv[:3])} ... {time.time() - t0:.0f} s", flush=True)
-
-
-def interval(xs: list[float]) -> dict:
-    a = np.asarray(xs, dtype=float)
-    n = len(a)
-    sd = float(a.std(ddof=1)) if n > 1 else float("nan")
-    half = float(stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n)) if n > 1 else float("nan")
-    return {"values": [round(float(x), 4) for x in a], "mean": round(float(a.mean()), 4), "sd": round(sd, 4),
-            "ci95": [round(float(a.mean()) - half, 4), round(float(a.mean()) + half, 4)]}
-
-
-def verdict(diff: dict) -> str:
-    lo, hi = diff["ci95"]
-    if np.isnan(lo):
-        return "no clear difference (one seed)"
-    return "better" if lo > 0 else "worse" if hi < 0 else "no clear difference"
 
 
 def quality(labels: Path, data: Path, splits: list[str]) -> dict:
@@ -112,18 +94,12 @@ def main() -> int:
     seeds = sorted(results["asr_chars"])
     summary = {"corpus": str(data), "scored_on": score_splits, "k": args.k, "teacher_steps": args.teacher_steps,
                "seeds": seeds, "sources": {}, "paired": {}}
-    for name, per_seed in results.items():
-        summary["sources"][name] = {m: interval([per_seed[s][m] for s in seeds]) for m in ("pnmi", "phone_purity")}
+    summary["sources"] = intervals_per_name(results, seeds, ("pnmi", "phone_purity"))
     pairs = {"phones_minus_chars": ("asr_phones", "asr_chars"), "rq_minus_mfcc": ("rq", "mfcc_km")}
     for label, (a, b) in ((k, v) for k, v in pairs.items() if v[0] in results):
-        d = interval([results[a][s]["pnmi"] - results[b][s]["pnmi"] for s in seeds])
+        d = paired_interval(results, a, b, seeds, "pnmi")
         summary["paired"][label] = {"pnmi": d, "verdict": verdict(d)}
-    summary["wall_seconds"] = round(time.time() - t_start, 1)
-    summary["loadavg"] = Path("/proc/loadavg").read_text().split()[:3]
-    from labelers.corpus.atomic import write_json
-
-    write_json(out / "label_comparison.json", summary)
-    print(json.dumps(summary["paired"], indent=1))
+    finish(out / "label_comparison.json", summary, t_start)
     return 0
 
 

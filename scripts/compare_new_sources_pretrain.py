@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_new_sources_labels import interval, verdict  # noqa: E402
+from _intervals import finish, intervals_per_name, paired_interval, verdict  # noqa: E402
 
 PY = sys.executable
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,19 +98,13 @@ def main() -> int:
               flush=True)
     seeds = sorted(results["scratch"])
     summary = {"steps": args.steps, "seeds": seeds, "models": {}, "paired": {}}
-    for name, per_seed in results.items():
-        summary["models"][name] = {m: interval([per_seed[s][m] for s in seeds]) for m in METRICS}
+    summary["models"] = intervals_per_name(results, seeds, METRICS)
     for label, (a, b) in PAIRS.items():
         summary["paired"][label] = {}
         for m in METRICS:
-            d = interval([results[a][s][m] - results[b][s][m] for s in seeds])
+            d = paired_interval(results, a, b, seeds, m)
             summary["paired"][label][m] = {**d, "verdict": verdict(d)}
-    summary["wall_seconds"] = round(time.time() - t_start, 1)
-    summary["loadavg"] = Path("/proc/loadavg").read_text().split()[:3]
-    from labelers.corpus.atomic import write_json
-
-    write_json(out / "pretrain_comparison.json", summary)
-    print(json.dumps(summary["paired"], indent=1))
+    finish(out / "pretrain_comparison.json", summary, t_start)
     return 0
 
 

@@ -1,8 +1,9 @@
 """Shared fixtures. `synth_corpus`: a ~1.5-minute synthetic corpus, generated once per test session;
-`trained_teacher`: a tiny CTC teacher trained on it once; `tiny_hubert`: a random 2-layer HubertModel export."""
+`data_dir`: a private copy of its split files; `trained_teacher`: a tiny CTC teacher trained on it once; `tiny_hubert`: a random 2-layer HubertModel export."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,18 @@ def synth_corpus(tmp_path_factory):
         generate_corpus(out, minutes=SYNTH_MINUTES, seed=SYNTH_SEED, progress=False)
     except SynthUnavailableError as e:
         pytest.skip(str(e))
+    return out
+
+
+@pytest.fixture
+def data_dir(synth_corpus, tmp_path):
+    """A private copy of `synth_corpus`'s split files (the audio stays where the manifests point), for
+    tests that write label sets beside them."""
+    out = tmp_path / "data"
+    out.mkdir()
+    for p in synth_corpus.glob("*.*"):
+        if p.is_file():
+            shutil.copy(p, out / p.name)
     return out
 
 

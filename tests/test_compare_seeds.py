@@ -10,22 +10,17 @@ from pathlib import Path
 
 import pytest
 import yaml
+from experiment_helpers import KMEANS, micro_pretrain_stage
 
 from bootstrap.commands.compare import compare
 from bootstrap.pipeline.experiment import ExperimentError, load_experiment
 from bootstrap.pipeline.seeds import seeded_experiment, seeded_params
 
-ROOT = Path(__file__).resolve().parents[1]
-MICRO_PRETRAIN = {"model.hidden_size": 48, "model.num_hidden_layers": 2, "model.num_attention_heads": 4,
-                  "model.intermediate_size": 96, "model.conv_dim": [32] * 7, "model.final_dim": 32,
-                  "loop.max_steps": 8, "loop.eval_every": 4, "loop.save_every": 8, "loop.log_every": 4,
-                  "loop.trackers": "", "data.num_workers": 0, "data.batch_seconds": 12}
-KMEANS = {"n_clusters": 8, "percent": 1.0, "n_init": 1, "max_iter": 10}
 FINETUNE = {"finetune": True, "finetune_overrides": {"loop.max_steps": 4, "loop.eval_every": 0}}
 
 
 def write_experiment(path: Path, corpus: Path, workdir: Path, seeds: list[int], phones: bool = True) -> Path:
-    pretrain = {"kind": "pretrain", "config": str(ROOT / "conf/pretrain/tiny.yaml"), "overrides": MICRO_PRETRAIN}
+    pretrain = micro_pretrain_stage(max_steps=8, eval_every=4, save_every=8, log_every=4)
     stages = {
         "mfcc_km": {"kind": "labels", "source": "mfcc", **KMEANS},
         "it1_mfcc": {**pretrain, "labels": ["mfcc_km"]},

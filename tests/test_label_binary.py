@@ -2,7 +2,6 @@
 
 import os
 import pickle
-import shutil
 
 import numpy as np
 import pytest
@@ -11,16 +10,6 @@ from labelers.corpus.frames import num_frames
 from labelers.corpus.label_binary import binary_files, label_dtype, load_label_arrays, open_binary
 from labelers.corpus.label_store import LabelSet, LabelStoreError, Skip, write_label_set
 from labelers.corpus.split import open_split
-
-
-@pytest.fixture
-def data_dir(synth_corpus, tmp_path):
-    out = tmp_path / "data"
-    out.mkdir()
-    for p in synth_corpus.glob("*.*"):
-        if p.is_file():
-            shutil.copy(p, out / p.name)
-    return out
 
 
 def _label_set(data_dir, out, k, rate=100, seed=0):

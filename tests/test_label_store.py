@@ -1,5 +1,4 @@
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -7,17 +6,6 @@ import pytest
 from labelers.corpus.split import open_split
 from labelers.corpus.frames import num_frames
 from labelers.corpus.label_store import LabelSet, LabelStoreError, Skip, write_label_set
-
-
-@pytest.fixture
-def data_dir(synth_corpus, tmp_path):
-    """A private copy of the corpus's split files (the audio stays where the manifests point)."""
-    out = tmp_path / "data"
-    out.mkdir()
-    for p in synth_corpus.glob("*.*"):
-        if p.is_file():
-            shutil.copy(p, out / p.name)
-    return out
 
 
 def fake_labels(data_dir, split, rate=50, k=20, seed=0):

@@ -7,22 +7,17 @@ from pathlib import Path
 
 import pytest
 import yaml
+from experiment_helpers import KMEANS, micro_pretrain_stage
 
 from bootstrap.commands.compare import compare
 from bootstrap.pipeline import runner
 from bootstrap.pipeline.experiment import ExperimentError, load_experiment
 
-ROOT = Path(__file__).resolve().parents[1]
-MICRO_PRETRAIN = {"model.hidden_size": 48, "model.num_hidden_layers": 2, "model.num_attention_heads": 4,
-                  "model.intermediate_size": 96, "model.conv_dim": [32] * 7, "model.final_dim": 32,
-                  "loop.max_steps": 12, "loop.eval_every": 6, "loop.save_every": 6, "loop.log_every": 3,
-                  "loop.trackers": "", "data.num_workers": 0, "data.batch_seconds": 12}
-KMEANS = {"n_clusters": 8, "percent": 1.0, "n_init": 1, "max_iter": 10}
 EVAL = {"k": 8, "probe_epochs": 2, "finetune": True, "finetune_overrides": {"loop.max_steps": 4, "loop.eval_every": 0}}
 
 
 def write_experiment(path: Path, corpus: Path, teacher: Path, workdir: Path) -> Path:
-    pretrain = {"kind": "pretrain", "config": str(ROOT / "conf/pretrain/tiny.yaml"), "overrides": MICRO_PRETRAIN}
+    pretrain = micro_pretrain_stage(max_steps=12, eval_every=6, save_every=6, log_every=3)
     spec = {
         "name": "mini", "workdir": str(workdir), "corpus": {"path": str(corpus)},
         "stages": {

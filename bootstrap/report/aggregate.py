@@ -109,35 +109,43 @@ def _stages(seeds, per_seed, section: str) -> list[str]:
     return names
 
 
+def _rows_by_stage(seeds, per_seed, section: str):
+    """Each stage of `section` with its row from every seed, in seed order (None where a seed lacks it)."""
+    for stage in _stages(seeds, per_seed, section):
+        yield stage, [per_seed[s][section].get(stage) for s in seeds]
+
+
+def _summarize_field(rows, key: str) -> dict:
+    """`key` summarised over the seeds' rows (a missing row counts as a missing value)."""
+    return summarize([r.get(key) if r else None for r in rows])
+
+
 def _labels(seeds, per_seed) -> dict:
     out = {}
-    for stage in _stages(seeds, per_seed, "labels"):
-        rows = [per_seed[s]["labels"].get(stage) for s in seeds]
+    for stage, rows in _rows_by_stage(seeds, per_seed, "labels"):
         first = next(r for r in rows if r)
         out[stage] = {"source": first["source"], "params": first["params"], "num_classes": first["num_classes"],
                       "label_rate": first["label_rate"],
-                      "metrics": {k: summarize([r.get(k) if r else None for r in rows]) for k in LABEL_METRICS}}
+                      "metrics": {k: _summarize_field(rows, k) for k in LABEL_METRICS}}
     return out
 
 
 def _teachers(seeds, per_seed) -> dict:
     out = {}
-    for stage in _stages(seeds, per_seed, "teachers"):
-        rows = [per_seed[s]["teachers"].get(stage) for s in seeds]
-        out[stage] = {"metrics": {k: summarize([r.get(k) if r else None for r in rows]) for k in ("cer", "wer")},
-                      "seconds": summarize([r.get("seconds") if r else None for r in rows])}
+    for stage, rows in _rows_by_stage(seeds, per_seed, "teachers"):
+        out[stage] = {"metrics": {k: _summarize_field(rows, k) for k in ("cer", "wer")},
+                      "seconds": _summarize_field(rows, "seconds")}
     return out
 
 
 def _pretraining(seeds, per_seed) -> dict:
     out = {}
-    for stage in _stages(seeds, per_seed, "pretraining"):
-        rows = [per_seed[s]["pretraining"].get(stage) for s in seeds]
+    for stage, rows in _rows_by_stage(seeds, per_seed, "pretraining"):
         first = next(r for r in rows if r)
         keys = sorted({k for r in rows if r for k in r["validation"] if k.startswith(("loss_", "acc_"))})
         out[stage] = {"labels": first["labels"], "updates": first["updates"], "audio_hours": first["audio_hours"],
-                      "seconds": summarize([r.get("seconds") if r else None for r in rows]),
-                      "cpu_seconds": summarize([r.get("cpu_seconds") if r else None for r in rows]),
+                      "seconds": _summarize_field(rows, "seconds"),
+                      "cpu_seconds": _summarize_field(rows, "cpu_seconds"),
                       "validation": {k: summarize([r["validation"].get(k) if r else None for r in rows]) for k in keys},
                       "curves": [{"seed": s, "valid": r["valid_curve"]} for s, r in zip(seeds, rows) if r]}
     return out
@@ -145,8 +153,7 @@ def _pretraining(seeds, per_seed) -> dict:
 
 def _models(seeds, per_seed) -> dict:
     out = {}
-    for stage in _stages(seeds, per_seed, "evaluations"):
-        rows = [per_seed[s]["evaluations"].get(stage) for s in seeds]
+    for stage, rows in _rows_by_stage(seeds, per_seed, "evaluations"):
         first = next(r for r in rows if r)
         name = INPUT_NAME if first["kind"] == "input" else first["model_stage"]
         values = [_model_values(r) if r else {} for r in rows]

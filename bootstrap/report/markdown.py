@@ -71,6 +71,13 @@ def _learned(c: dict) -> str:
             f"best PNMI in a transformer layer above layer 0: {', '.join(deep) or 'none'}")
 
 
+def _ending_with_figure(out: list[str], fig: Path | None, alt: str) -> list[str]:
+    """A section's lines, then its figure (when drawn) after a blank line, then the blank line that ends it."""
+    if fig:
+        out = out + ["", f"![{alt}]({fig.name})"]
+    return out + [""]
+
+
 def _label_section(c: dict, fig: Path | None) -> list[str]:
     out = ["## 1. Label quality", "",
            "Every label source scored against the reference phones of the valid split "
@@ -90,9 +97,7 @@ def _label_section(c: dict, fig: Path | None) -> list[str]:
     if tv:
         out += ["", f"Iteration 2's targets (`{tv['it2']}`) against iteration 1's (`{tv['it1']}`), PNMI difference "
                 f"{_diff(tv)}: **{tv['verdict']}**."]
-    if fig:
-        out += ["", f"![label quality]({fig.name})"]
-    return out + [""]
+    return _ending_with_figure(out, fig, "label quality")
 
 
 def _teacher_section(c: dict) -> list[str]:
@@ -117,9 +122,7 @@ def _pretrain_section(c: dict, fig: Path | None) -> list[str]:
                    f"{ms(p['cpu_seconds'], digits=0)} s | {ms(v.get('loss_m'))} | {ms(v.get('acc_m'))} |")
     out += ["", "Masked accuracy is measured on each run's own targets, so it compares training progress, "
             "not label sources. Wall times depend on the machine's load; CPU time less so."]
-    if fig:
-        out += ["", f"![pre-training curves]({fig.name})"]
-    return out + [""]
+    return _ending_with_figure(out, fig, "pre-training curves")
 
 
 def _layers_section(c: dict, fig: Path | None) -> list[str]:
@@ -165,9 +168,7 @@ def _cer_section(c: dict, fig: Path | None) -> list[str]:
         m = c["models"][INPUT_NAME]
         out += ["", f"Input features (39-d MFCC frames at 100 Hz): probe {ms(m['metrics']['best_probe'])}, "
                 f"PNMI {ms(m['metrics']['best_pnmi'])}."]
-    if fig:
-        out += ["", f"![CER after fine-tuning]({fig.name})"]
-    return out + [""]
+    return _ending_with_figure(out, fig, "CER after fine-tuning")
 
 
 def _answer_section(c: dict) -> list[str]:

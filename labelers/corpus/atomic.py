@@ -100,3 +100,14 @@ def write_lines(path: str | os.PathLike, lines) -> None:
 
 def write_json(path: str | os.PathLike, obj) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def write_model_folder(out_dir: str | os.PathLike, model_file: str, dump, info_file: str, info: dict) -> Path:
+    """A fitted model's folder: `dump(f)` writes `model_file` through a binary file, then `info` goes to
+    `info_file` as JSON, last, so that its presence marks the folder complete."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_open(out_dir / model_file, "wb") as f:
+        dump(f)
+    write_json(out_dir / info_file, info)
+    return out_dir
