@@ -110,8 +110,9 @@ def ctc_loss(out: PretrainOutput, cfg) -> LossResult:
     """`model.loss: ctc` (CTCBERT): CTC over each masked span against its label sequence with repeats
     collapsed (`pretrain.span_ctc`). The head's last logit column is the blank (the model adds one
     learned blank embedding per label set when `model.loss` is ctc). Summed over spans and label sets
-    (x pred_masked_weight), divided by the masked frames in spans (the same sample size as `ce`), plus
-    the feature penalty. Unmasked frames take no part."""
+    (x pred_masked_weight), plus the unmasked frames' cross-entropy (x pred_nomask_weight, over the real
+    classes, as in `ce`: CTC replaces only the masked prediction), divided by the frames of the terms in
+    use (masked frames in spans + unmasked frames when weighted), plus the feature penalty."""
     from pretrain.span_ctc import span_ctc
 
     sets = len(out.logits)
@@ -121,7 +122,9 @@ def ctc_loss(out: PretrainOutput, cfg) -> LossResult:
         lg = out.logits[i]
         results.append(span_ctc(lg[..., :-1], lg[..., -1], out.targets[i], out.mask))
         spans_frames.append(results[-1][2])
-    size = spans_frames[0] if cfg.pred_masked_weight > 0 else 0  # fairseq counts the first set's frames
+    unmasked = out.logit_u is not None and cfg.pred_nomask_weight > 0
+    n_u = len(out.target_u[0]) if unmasked else 0
+    size = (spans_frames[0] if cfg.pred_masked_weight > 0 else 0) + n_u  # fairseq counts the first set's frames
     denom = max(size, 1)
     loss = cfg.feature_pen_weight * out.feature_pen
     metrics = {"feature_pen": out.feature_pen.detach(), "n_masked": torch.tensor(float(spans_frames[0]))}
@@ -137,6 +140,11 @@ def ctc_loss(out: PretrainOutput, cfg) -> LossResult:
             acc = (out.logit_m[i][:, :-1].argmax(-1) == tm).float().mean() if len(tm) else torch.tensor(0.0)
             metrics[f"acc_m{suffix}"] = acc.detach()
             weights[f"acc_m{suffix}"] = float(len(tm))
+        if unmasked:  # the blank column is CTC's own: unmasked frames predict the real classes
+            ce, mean, acc = _ce_and_acc(out.logit_u[i][:, :-1], out.target_u[i])
+            loss = loss + cfg.pred_nomask_weight * ce / denom
+            metrics[f"loss_u{suffix}"], metrics[f"acc_u{suffix}"] = mean.detach(), acc.detach()
+            weights[f"loss_u{suffix}"] = weights[f"acc_u{suffix}"] = float(len(out.target_u[i]))
     metrics["loss"] = loss.detach()
     return LossResult(loss, size, metrics, weights)
 

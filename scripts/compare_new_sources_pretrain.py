@@ -1,5 +1,8 @@
 """Pre-training part of the new-sources comparison (issue 14) at the smallest scale a shared 2-core CPU allows.
 
+Every model uses the demo's pre-training config (conf/pretrain/demo.yaml: the tiny encoder that learns at
+this scale, unmasked frames weighted 1.0, 4-frame masks; `ctc` replaces only the masked prediction).
+
 Uses the label sets of scripts/compare_new_sources_labels.py (same OUT folder, same seeds). Per seed,
 one tiny HuBERT per target set / loss, all with the same config, steps and seed:
   asr_chars (ce), asr_chars (ctc), asr_phones (ce), mfcc_km (ce), rq (ce), and scratch (random weights);
@@ -7,7 +10,7 @@ then `bootstrap evaluate` (per-layer k-means PNMI, K=50, and a linear phone prob
 Writes OUT/pretrain_comparison.json: per-seed values, mean, sd, 95% t-interval, and paired differences
 with verdicts for the three questions. Seeds run in order, so a partial run still gives whole seeds.
 
-    python scripts/compare_new_sources_pretrain.py --out runs/new_sources_labels --seeds 1,2,3 --steps 300
+    python scripts/compare_new_sources_pretrain.py --out runs/new_sources_labels --seeds 1,2,3 --steps 500
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from _intervals import finish, intervals_per_name, paired_interval, verdict  # n
 
 PY = sys.executable
 ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "conf/pretrain/demo.yaml"
 MODELS = {  # name -> (label set folder, loss)
     "asr_chars_ce": ("asr_chars", "ce"),
     "asr_chars_ctc": ("asr_chars", "ctc"),
@@ -53,7 +57,7 @@ def scratch_model(out: Path, seed: int, overrides: list[str]) -> Path:
 
     hf = out / "hf"
     if not (hf / "config.json").is_file():
-        cfg = load_config(ROOT / "conf/pretrain/tiny.yaml", overrides)
+        cfg = load_config(CONFIG, overrides)
         torch.manual_seed(seed)
         HubertModel(hubert_config(cfg.model)).save_pretrained(hf)
     return hf
@@ -68,7 +72,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="the label comparison's OUT folder")
     p.add_argument("--seeds", default="1,2,3")
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--steps", type=int, default=500)
     args = p.parse_args()
     out = Path(args.out)
     data = out / "corpus"
@@ -77,16 +81,14 @@ def main() -> int:
     for seed in [int(s) for s in args.seeds.split(",")]:
         sd = out / f"seed{seed}"
         common = [f"data.data_dir={data}", "data.train_split=train", "data.valid_split=valid",
-                  "data.batch_seconds=16", f"loop.max_steps={args.steps}", f"loop.seed={seed}",
-                  "loop.eval_every=0", f"loop.save_every={args.steps}", "loop.trackers=", "model.num_hidden_layers=3",
-                  "model.conv_dim=[32,32,32,32,32,32,32]", "model.dropout=0.0", "model.attention_dropout=0.0",
-                  "model.dropout_input=0.0", "loop.lr=3.0e-3"]
+                  f"loop.max_steps={args.steps}", f"loop.seed={seed}", "loop.eval_every=0",
+                  f"loop.save_every={args.steps}", "loop.trackers="]
         for name, (labels, loss) in MODELS.items():
             run_dir = sd / f"pt_{name}"
             if not (run_dir / "hf" / "config.json").is_file():
-                run("pretrain", "--config", str(ROOT / "conf/pretrain/tiny.yaml"), *common,
+                run("pretrain", "--config", str(CONFIG), *common,
                     f"data.label_dirs=[{sd / labels}]", f"model.loss={loss}", f"loop.output_dir={run_dir}")
-        scratch_model(sd / "pt_scratch", seed, [c for c in common if c.startswith("model.")])
+        scratch_model(sd / "pt_scratch", seed, [])
         for name in [*MODELS, "scratch"]:
             ev = sd / f"eval_{name}"
             if not (ev / "evaluation.json").is_file():

@@ -93,6 +93,29 @@ def test_ctc_loss_through_the_model_equals_span_ctc():
     assert res.sample_size == frames == int(mask.sum()) and "ctc_m" in res.metrics
 
 
+def test_ctc_with_unmasked_frames_adds_their_cross_entropy_over_the_real_classes():
+    import torch.nn.functional as F
+
+    from pretrain.loss import LOSSES, compute_loss
+    from pretrain.model import HubertPretrainModel, ModelConfig
+
+    torch.manual_seed(0)
+    model = HubertPretrainModel(ModelConfig(**SMALL, loss="ctc", pred_nomask_weight=1.0), [6]).eval()
+    wav, targets, mask = _tone_batch()
+    with torch.no_grad():
+        out = model(wav, targets, mask, per_frame=LOSSES["ctc"].per_frame)
+        res = compute_loss(out, model.cfg)
+        h = model.hubert(wav, mask_time_indices=mask.clone()).last_hidden_state
+        lg = model.logits(h, 0)
+        total, _, frames = span_ctc(lg[..., :6], lg[..., 6], targets[0], mask)
+        ce_u = F.cross_entropy(lg[~mask][:, :6], targets[0][~mask], reduction="sum")
+        pen = model.hubert.feature_extractor(wav).pow(2).mean()
+    n_u = int((~mask).sum())
+    assert res.sample_size == frames + n_u
+    torch.testing.assert_close(res.loss, (total + ce_u) / (frames + n_u) + 10 * pen, rtol=1e-4, atol=1e-4)
+    assert "loss_u" in res.metrics and res.weights["loss_u"] == n_u
+
+
 def test_training_a_tiny_model_lowers_the_ctc_loss():
     from pretrain.loss import compute_loss
     from pretrain.model import HubertPretrainModel, ModelConfig
