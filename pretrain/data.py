@@ -6,8 +6,10 @@ Length policy (as fairseq's HubertDataset with `pad_audio: false`, the HuBERT re
 - inside a batch every utterance is randomly cropped to the batch's shortest, so the batch has no
   padding at all (the CNN's GroupNorm and the attention never see padding). `pad_audio: true` pads
   to the longest instead and passes a padding mask.
-Crops start on a 320-sample boundary (one 50 Hz frame), so labels are cut at exactly the same offset:
-frame j of the crop is frame k + j of the utterance, and 100 Hz label 2(k + j).
+Crops start on a frame boundary of the backbone (320 samples at 50 Hz, 1280 at fastconformer's 12.5 Hz),
+so labels are cut at exactly the same offset: frame j of the crop is frame k + j of the utterance, and
+100 Hz label 2(k + j) at 50 Hz. Labels are converted to the backbone's frame rate once, at load
+(`pretrain.frame_labels`: 50 Hz labels pooled by majority for 80 ms frames).
 
 Batches hold at most `batch_seconds` of audio per device (after cropping). They are built from
 utterances sorted by length (ties broken at random each epoch), shuffled with a seed that depends
@@ -29,6 +31,7 @@ from labelers.corpus.split import open_split
 from labelers.corpus.frames import LABEL_LENGTH_TOLERANCE, num_frames
 from labelers.corpus.label_store import LabelSet
 
+from pretrain.frame_labels import pool_factor, pool_labels
 from pretrain.masking import compute_mask
 from pretrain.model import IGNORE
 
@@ -65,7 +68,7 @@ class Utterance:
     utt: str
     path: str
     num_samples: int
-    labels: list[np.ndarray]  # one per label set, already at 50 Hz
+    labels: list[np.ndarray]  # one per label set, already at the backbone's frame rate
 
 
 def rate_step(rate: float, label_dir: str) -> int:
@@ -91,7 +94,16 @@ def labels_at_50hz(labels: np.ndarray, rate: float, utt: str, num_samples: int, 
     return out
 
 
-def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: int) -> tuple[list[Utterance], list[dict]]:
+def labels_at_rate(labels: np.ndarray, rate: float, utt: str, num_samples: int, label_dir: str,
+                   frame_rate: float = FRAME_RATE) -> np.ndarray:
+    """Labels at the backbone's `frame_rate`: 50 Hz first, then pooled (exactly num_frames(n, frame_rate))."""
+    at50 = labels_at_50hz(labels, rate, utt, num_samples, label_dir)
+    factor = pool_factor(frame_rate)
+    return at50 if factor == 1 else pool_labels(at50, factor, num_frames(num_samples, frame_rate))
+
+
+def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: int,
+               frame_rate: float = FRAME_RATE) -> tuple[list[Utterance], list[dict]]:
     """Utterances of `split` that have every label set and are long enough; plus the skipped ones."""
     manifest = open_split(data_dir, split).manifest()
     sets = [LabelSet.open(d) for d in label_dirs]
@@ -109,7 +121,8 @@ def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: in
         if n < min_samples:
             skipped.append({"utt": utt, "reason": f"{n} samples < min_sample_size {min_samples}"})
             continue
-        labs = [labels_at_50hz(labs[i], ls.label_rate, utt, n, d) for d, ls, labs in zip(label_dirs, sets, per_set)]
+        labs = [labels_at_rate(labs[i], ls.label_rate, utt, n, d, frame_rate)
+                for d, ls, labs in zip(label_dirs, sets, per_set)]
         utts.append(Utterance(i, utt, manifest.path(i), n, labs))
     return utts, skipped
 
@@ -147,8 +160,10 @@ class MaskParams:
 class BatchBuilder(torch.utils.data.Dataset):
     """Indexed by (epoch, batch id, utterance positions); loads, crops, pads, masks a whole batch."""
 
-    def __init__(self, utts: list[Utterance], cfg: DataConfig, mask: MaskParams, seed: int):
+    def __init__(self, utts: list[Utterance], cfg: DataConfig, mask: MaskParams, seed: int,
+                 frame_rate: float = FRAME_RATE):
         self.utts, self.cfg, self.mask, self.seed = utts, cfg, mask, seed
+        self.frame_rate, self.hop = frame_rate, int(round(16000 / frame_rate))
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -166,7 +181,7 @@ class BatchBuilder(torch.utils.data.Dataset):
                 continue
             # The manifest length decided the label check; audio that disagrees (a file replaced since the
             # manifest was made) cannot be trusted to match its labels: skip it, recorded, never misalign.
-            if abs(len(wav) - u.num_samples) >= HOP:
+            if abs(len(wav) - u.num_samples) >= HOP:  # one 20 ms frame, whatever the backbone
                 skipped.append({"utt": u.utt, "reason": f"audio has {len(wav)} samples but the manifest (and its "
                                 f"labels) say {u.num_samples}"})
                 continue
@@ -178,24 +193,26 @@ class BatchBuilder(torch.utils.data.Dataset):
         lengths = [min(len(w), self.cfg.max_sample_size) for w in wavs]
         target = max(lengths) if self.cfg.pad_audio else min(lengths)
         out_len = [min(n, target) for n in lengths]
-        B, S, T = len(wavs), target, num_frames(target, FRAME_RATE)
+        hop, rate = self.hop, self.frame_rate
+        B, S, T = len(wavs), target, num_frames(target, rate)
         wav_t = torch.zeros(B, S)
         tgt = [torch.full((B, T), IGNORE, dtype=torch.long) for _ in labs[0]]
         frame_lengths = torch.zeros(B, dtype=torch.long)
         for b, (w, ls, n) in enumerate(zip(wavs, labs, out_len)):
-            k = int(rng.integers(0, (len(w) - n) // HOP + 1))  # crop offset in frames
-            piece = w[k * HOP : k * HOP + n]
+            k = int(rng.integers(0, (len(w) - n) // hop + 1))  # crop offset in frames
+            piece = w[k * hop : k * hop + n]
             if self.cfg.normalize:
                 piece = (piece - piece.mean()) / np.sqrt(piece.var() + 1e-5)
             wav_t[b, :n] = torch.from_numpy(np.ascontiguousarray(piece))
-            t_n = num_frames(n, FRAME_RATE)
+            t_n = num_frames(n, rate)
             frame_lengths[b] = t_n
             for i, lab in enumerate(ls):
                 seg = lab[k : k + t_n]
                 tgt[i][b, : len(seg)] = torch.from_numpy(seg)
         mask = compute_mask(frame_lengths.numpy(), T, self.mask.prob, self.mask.length, self.mask.min_masks, rng)
         return {
-            "wav": wav_t, "frame_lengths": frame_lengths, "targets": tgt, "mask": torch.from_numpy(mask),
+            "wav": wav_t, "frame_lengths": frame_lengths, "wav_lengths": torch.tensor(out_len, dtype=torch.long),
+            "targets": tgt, "mask": torch.from_numpy(mask),
             "audio_seconds": float(sum(out_len)) / 16000, "utts": names, "skipped": skipped,
             "padded": self.cfg.pad_audio and len(set(out_len)) > 1,
         }
@@ -216,17 +233,17 @@ class PretrainData:
     """The batches of one split for one rank: `loader(epoch, start)` is a DataLoader over them."""
 
     def __init__(self, cfg: DataConfig, split: str, mask: MaskParams, seed: int, rank: int = 0, world: int = 1,
-                 shuffle: bool = True, pin_memory: bool = False):
+                 shuffle: bool = True, pin_memory: bool = False, frame_rate: float = FRAME_RATE):
         self.cfg, self.split, self.seed, self.rank, self.world = cfg, split, seed, rank, world
         self.shuffle, self.pin_memory = shuffle, pin_memory
-        self.utts, self.skipped = load_split(cfg.data_dir, split, cfg.label_dirs, cfg.min_sample_size)
+        self.utts, self.skipped = load_split(cfg.data_dir, split, cfg.label_dirs, cfg.min_sample_size, frame_rate)
         if not self.utts:
             raise ValueError(f"{cfg.data_dir}/{split}: no usable utterances ({len(self.skipped)} skipped)")
         self.sizes = np.array([min(u.num_samples, cfg.max_sample_size) for u in self.utts])
         self.budget = int(cfg.batch_seconds * 16000)
         if self.budget < cfg.min_sample_size:
             raise ValueError(f"batch_seconds={cfg.batch_seconds} holds less than one min_sample_size utterance")
-        self.builder = BatchBuilder(self.utts, cfg, mask, seed)
+        self.builder = BatchBuilder(self.utts, cfg, mask, seed, frame_rate)
 
     @property
     def seconds(self) -> float:

@@ -20,8 +20,11 @@ class PretrainTask:
         self.data_cfg, self.model_cfg, self.acc = data_cfg, model_cfg, accelerator
         self.label_sets = [LabelSet.open(d) for d in data_cfg.label_dirs]
         mask = MaskParams(model_cfg.mask_prob, model_cfg.mask_length, model_cfg.min_masks)
+        from pretrain.backbones import backbone_class
+
         common = dict(rank=accelerator.process_index, world=accelerator.num_processes,
-                      pin_memory=accelerator.device.type == "cuda")
+                      pin_memory=accelerator.device.type == "cuda",
+                      frame_rate=backbone_class(model_cfg.backbone).frame_rate)
         self.train = PretrainData(data_cfg, data_cfg.train_split, mask, seed, **common)
         self.valid = (PretrainData(data_cfg, data_cfg.valid_split, mask, seed + 1, shuffle=False, **common)
                       if data_cfg.valid_split else None)
@@ -44,7 +47,7 @@ class PretrainTask:
         wav = batch["wav"].to(dev, non_blocking=True)
         targets = [t.to(dev, non_blocking=True) for t in batch["targets"]]
         mask = batch["mask"].to(dev, non_blocking=True)
-        lengths = batch["frame_lengths"].to(dev) if batch["padded"] else None
+        lengths = batch["wav_lengths"].to(dev, non_blocking=True) if batch["padded"] else None
         return model(wav, targets, mask, lengths, with_unmasked=with_unmasked)
 
     def step(self, model, batch):
