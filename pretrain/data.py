@@ -38,6 +38,7 @@ from pretrain.model import IGNORE
 FRAME_RATE = 50
 HOP = 320  # samples per 50 Hz frame
 SUPPORTED_RATES = {50: 1, 100: 2}  # label rate -> sub-sampling step to 50 Hz
+COARSE_RATES = {12.5: 4, 25.0: 2}  # label rate -> 50 Hz frames per label (a fastconformer teacher's 80 ms)
 
 
 class LabelRateError(ValueError):
@@ -72,20 +73,34 @@ class Utterance:
 
 
 def rate_step(rate: float, label_dir: str) -> int:
-    """Every how many labels one falls on a 50 Hz frame; other rates are refused."""
+    """Every how many labels one falls on a 50 Hz frame (0: a coarse rate, repeated); other rates are refused."""
     step = SUPPORTED_RATES.get(int(rate)) if float(rate).is_integer() else None
+    if step is None and float(rate) in COARSE_RATES:
+        return 0
     if step is None:
         raise LabelRateError(
             f"{label_dir}: label rate {rate} Hz is not supported for HuBERT's 50 Hz frames "
-            f"(use 50 Hz or 100 Hz labels; convert others with the labelers first)"
+            f"(use 100, 50, 25 or 12.5 Hz labels; convert others with the labelers first)"
         )
     return step
 
 
 def labels_at_50hz(labels: np.ndarray, rate: float, utt: str, num_samples: int, label_dir: str) -> np.ndarray:
-    """Sub-sample 100 Hz labels to the 50 Hz frames (frame t <- label 2t: same centre); check the length."""
-    out = labels[:: rate_step(rate, label_dir)]
+    """Sub-sample 100 Hz labels to the 50 Hz frames (frame t <- label 2t: same centre); check the length.
+
+    Coarser labels (12.5 / 25 Hz, from an 80 / 40 ms teacher) are repeated over the 50 Hz frames they
+    cover, and the last one extended to the 50 Hz frame count (up to factor - 1 frames more).
+    """
+    step = rate_step(rate, label_dir)
     expected = num_frames(num_samples, FRAME_RATE)
+    if step == 0:
+        factor = COARSE_RATES[float(rate)]
+        out = np.repeat(labels, factor)
+        if len(out) and len(out) < expected and expected - len(out) < factor + LABEL_LENGTH_TOLERANCE * factor:
+            out = np.concatenate([out, np.full(expected - len(out), out[-1], dtype=out.dtype)])
+        out = out[:expected]
+    else:
+        out = labels[::step]
     if abs(len(out) - expected) > LABEL_LENGTH_TOLERANCE:
         raise LabelRateError(
             f"{utt}: {len(labels)} labels at {rate} Hz give {len(out)} frames at 50 Hz, but its {num_samples} "

@@ -51,7 +51,9 @@ def fastconformer_config(cfg) -> ParakeetEncoderConfig:
 def mel_features(fe: ParakeetFeatureExtractor, wav: torch.Tensor, wav_lengths: torch.Tensor | None):
     """ParakeetFeatureExtractor.__call__ for a (B, S) batch tensor already on its device.
 
-    Returns ((B, M, 80) normalised log-mel, (B, M) mask of valid mel frames or None).
+    Returns ((B, M, 80) normalised log-mel, (B, M) mask of valid mel frames). The mask is needed even
+    without padding: the extractor counts n // hop frames valid, one fewer than the STFT's n // hop + 1,
+    and the exported model is run with that mask.
     """
     with torch.autocast(device_type=wav.device.type, enabled=False):
         x = wav.float()
@@ -67,7 +69,7 @@ def mel_features(fe: ParakeetFeatureExtractor, wav: torch.Tensor, wav_lengths: t
         mean = (feats * m).sum(1, keepdim=True) / flen[:, None, None]
         var = ((feats * m - mean).pow(2) * m).sum(1, keepdim=True) / (flen - 1)[:, None, None]
         feats = (feats - mean) / (torch.sqrt(var) + 1e-5) * m
-    return feats, (valid if wav_lengths is not None else None)
+    return feats, valid
 
 
 class FastConformerBackbone(Backbone):
@@ -100,7 +102,7 @@ class FastConformerBackbone(Backbone):
         finally:
             self._pending_mask = None
         h = out.last_hidden_state
-        frame_mask = out.attention_mask.bool() if attn is not None else None
+        frame_mask = out.attention_mask.bool() if wav_lengths is not None else None
         if mask is not None:
             h = h[:, : mask.shape[1]]
             frame_mask = frame_mask[:, : mask.shape[1]] if frame_mask is not None else None
