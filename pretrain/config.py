@@ -19,6 +19,7 @@ import yaml
 
 from pretrain.data import DataConfig
 from pretrain.loop import LoopConfig
+from pretrain.loss import LOSSES
 from pretrain.model import ModelConfig
 
 
@@ -106,7 +107,14 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> Pr
         dotted, raw = item.split("=", 1)
         section, key = dotted.split(".", 1)
         _apply(cfg, section, key, yaml.safe_load(raw) if raw != "" else "", f"override {item!r}")
+    check_choices(cfg)
     return cfg
+
+
+def check_choices(cfg: PretrainConfig) -> None:
+    """Keys whose value must be one of a fixed set of names."""
+    if cfg.model.loss not in LOSSES:
+        raise ConfigError(f"model.loss: unknown loss {cfg.model.loss!r} (choose from {', '.join(sorted(LOSSES))})")
 
 
 def help_text() -> str:

@@ -6,9 +6,9 @@ the masking below are the same for all of them.
 
 Head (fairseq `HubertModel` with `untie_final_proj`): one linear `final_proj` to `final_dim` per label
 set (one chunk each), one embedding table per label set, logits = cos(proj(h_t), e_c) / logit_temp over
-all classes, cross-entropy on masked frames (weight `pred_masked_weight`) and on unmasked frames
-(`pred_nomask_weight`, default 0: those logits are then never computed), divided by the number of
-masked frames, plus `feature_pen_weight` x mean(CNN features^2).
+all classes. `forward` returns the logits of the frames a loss needs (masked ones; unmasked ones only
+when `pred_nomask_weight` > 0 or asked for) with their targets, the mask and the feature penalty;
+the loss itself lives in `pretrain.loss` (chosen by `model.loss`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from transformers import HubertModel
 
 from pretrain.backbones import Backbone, backbone_class, build_backbone
 from pretrain.backbones.hubert import SIZES, GradMultiply, HubertBackbone, hubert_config  # noqa: F401 (compat)
+
+from pretrain.loss import PretrainOutput
 
 IGNORE = -100  # target value of frames without a label (padding, a label sequence one frame short)
 
@@ -51,6 +53,7 @@ class ModelConfig:
     logit_temp: float = field(default=0.1, metadata={"help": "cosine logit temperature"})
     pred_masked_weight: float = field(default=1.0, metadata={"help": "loss weight of masked frames"})
     pred_nomask_weight: float = field(default=0.0, metadata={"help": "loss weight of unmasked frames"})
+    loss: str = field(default="ce", metadata={"help": "pre-training loss, a name in pretrain.loss.LOSSES (ce)"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "recompute activations in backward"})
 
     def arch(self) -> dict:
@@ -102,50 +105,34 @@ class HubertPretrainModel(nn.Module):
         cos = F.normalize(proj.float(), dim=-1, eps=1e-8) @ F.normalize(emb.float(), dim=-1, eps=1e-8).T
         return cos / self.cfg.logit_temp
 
-    def forward(self, wav, targets: list[torch.Tensor], mask: torch.Tensor, wav_lengths=None, with_unmasked=None):
-        """Loss and metrics. `targets[i]` is (B, T) class ids at the backbone's frame rate, IGNORE where there is
-        no label; `wav_lengths` (samples) only for padded batches."""
+    def forward(self, wav, targets: list[torch.Tensor], mask: torch.Tensor, wav_lengths=None, with_unmasked=None,
+                per_frame: bool = False) -> PretrainOutput:
+        """What a loss in `pretrain.loss` needs. `targets[i]` is (B, T) class ids at the backbone's frame rate,
+        IGNORE where there is no label; `wav_lengths` (samples) only for padded batches. Only the frames the loss uses go through the projection and the logits: masked ones
+        (unless their weight is 0 in training), unmasked ones if `with_unmasked` (default: their weight
+        > 0), every frame as (B, T, K) if `per_frame`."""
         if len(targets) != len(self.num_classes):
             raise ValueError(f"{len(targets)} target sets given, the head has {len(self.num_classes)}")
-        h, pen, _ = self.encode(wav, wav_lengths, mask)
+        h, pen, attn = self.encode(wav, wav_lengths, mask)
         T = h.shape[1]
         mask = mask[:, :T]
+        targets = [t[:, :T] for t in targets]
         with_unmasked = self.cfg.pred_nomask_weight > 0 if with_unmasked is None else with_unmasked
-        labelled = torch.stack([t[:, :T] != IGNORE for t in targets]).all(0)
+        labelled = torch.stack([t != IGNORE for t in targets]).all(0)
         sel_m = mask & labelled
-        n_m = int(sel_m.sum())
-        # Only the frames the loss uses go through the projection and the logits.
-        h_m = h[sel_m]
-        out = {"feature_pen": pen.detach(), "n_masked": torch.tensor(float(n_m))}
-        loss = self.cfg.feature_pen_weight * pen
-        sel_u = (~mask) & labelled if with_unmasked else None
+        sel_u = (~mask) & labelled
+        with_masked = self.cfg.pred_masked_weight > 0 or not self.training
+        h_m = h[sel_m] if with_masked else None
         h_u = h[sel_u] if with_unmasked else None
-        # fairseq's sample_size: the frames of every loss term in use (masked, and unmasked if weighted)
-        denom = n_m if self.cfg.pred_masked_weight > 0 else 0
-        if self.cfg.pred_nomask_weight > 0 and with_unmasked:
-            denom += int(sel_u.sum())
-        denom = max(denom, 1)
-        for i, t in enumerate(targets):
-            t = t[:, :T]
-            suffix = "" if len(targets) == 1 else f"_{i}"
-            if self.cfg.pred_masked_weight > 0 or not self.training:
-                lg = self.logits(h_m, i)
-                tm = t[sel_m]
-                ce = F.cross_entropy(lg, tm, reduction="sum")
-                if self.cfg.pred_masked_weight > 0:
-                    loss = loss + self.cfg.pred_masked_weight * ce / denom
-                out[f"loss_m{suffix}"] = (ce / max(n_m, 1)).detach()
-                out[f"acc_m{suffix}"] = (lg.argmax(-1) == tm).float().mean().detach() if n_m else torch.tensor(0.0)
-            if with_unmasked:
-                lg = self.logits(h_u, i)
-                tu = t[sel_u]
-                ce = F.cross_entropy(lg, tu, reduction="sum")
-                if self.cfg.pred_nomask_weight > 0:
-                    loss = loss + self.cfg.pred_nomask_weight * ce / denom
-                out[f"loss_u{suffix}"] = (ce / max(len(tu), 1)).detach()
-                out[f"acc_u{suffix}"] = (lg.argmax(-1) == tu).float().mean().detach() if len(tu) else torch.tensor(0.0)
-        out["loss"] = loss
-        return out
+        n = range(len(targets))
+        return PretrainOutput(
+            feature_pen=pen, mask=mask, padding=None if attn is None else ~attn, targets=targets,
+            logit_m=[self.logits(h_m, i) for i in n] if with_masked else None,
+            target_m=[t[sel_m] for t in targets],
+            logit_u=[self.logits(h_u, i) for i in n] if with_unmasked else None,
+            target_u=[t[sel_u] for t in targets] if with_unmasked else None,
+            logits=[self.logits(h, i) for i in n] if per_frame else None,
+        )
 
     def head_state(self) -> dict:
         return {"final_proj": self.final_proj.state_dict(), "label_embs": [e.state_dict() for e in self.label_embs],

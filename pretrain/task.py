@@ -12,6 +12,7 @@ from labelers.corpus.atomic import write_json
 from labelers.corpus.label_store import LabelSet
 
 from pretrain.data import DataConfig, MaskParams, PretrainData
+from pretrain.loss import LOSSES, LossResult
 from pretrain.model import HubertPretrainModel, ModelConfig
 
 
@@ -19,6 +20,7 @@ class PretrainTask:
     def __init__(self, data_cfg: DataConfig, model_cfg: ModelConfig, seed: int, accelerator: Accelerator):
         self.data_cfg, self.model_cfg, self.acc = data_cfg, model_cfg, accelerator
         self.label_sets = [LabelSet.open(d) for d in data_cfg.label_dirs]
+        self.loss = LOSSES[model_cfg.loss]
         mask = MaskParams(model_cfg.mask_prob, model_cfg.mask_length, model_cfg.min_masks)
         from pretrain.backbones import backbone_class
 
@@ -42,45 +44,45 @@ class PretrainTask:
     def train_batches(self, epoch: int, start: int):
         return self.train.loader(epoch, start)
 
-    def _forward(self, model, batch, with_unmasked=None):
+    def _forward(self, model, batch, with_unmasked=None) -> LossResult:
         dev = self.acc.device
         wav = batch["wav"].to(dev, non_blocking=True)
         targets = [t.to(dev, non_blocking=True) for t in batch["targets"]]
         mask = batch["mask"].to(dev, non_blocking=True)
         lengths = batch["wav_lengths"].to(dev, non_blocking=True) if batch["padded"] else None
-        return model(wav, targets, mask, lengths, with_unmasked=with_unmasked)
+        out = model(wav, targets, mask, lengths, with_unmasked=with_unmasked, per_frame=self.loss.per_frame)
+        return self.loss.fn(out, self.model_cfg)
 
     def step(self, model, batch):
         self.skipped_in_batches.extend(batch["skipped"])
         if batch["wav"] is None:  # every file of the batch failed to load: a zero loss keeps ranks in step
             zero = sum(p.sum() for p in model.parameters()) * 0.0
             return zero, {}, 0.0
-        out = self._forward(model, batch)
-        metrics = {k: v for k, v in out.items() if k not in ("loss", "n_masked")}
-        return out["loss"], metrics, batch["audio_seconds"]
+        res = self._forward(model, batch)
+        metrics = {k: v for k, v in res.metrics.items() if k not in ("loss", "n_masked")}
+        return res.loss, metrics, batch["audio_seconds"]
 
     def evaluate(self, model) -> dict:
-        """Validation loss and masked/unmasked accuracy, frame-weighted over all ranks."""
+        """Validation loss and masked/unmasked accuracy over all ranks, each weighted by its own frame count
+        (masked frames for *_m, unmasked ones for *_u, the sample size for loss and feature_pen)."""
         if self.valid is None:
             return {}
-        sums: dict[str, float] = {}
+        sums: dict[str, list[float]] = {}
         for batch in self.valid.loader(0, 0, self.data_cfg.valid_max_batches):
             if batch["wav"] is None:
                 continue
-            out = self._forward(model, batch, with_unmasked=True)
-            n = float(out["n_masked"])
-            for k, v in out.items():
-                if k != "n_masked":
-                    sums[k] = sums.get(k, 0.0) + float(v) * n
-            sums["_n"] = sums.get("_n", 0.0) + n
+            res = self._forward(model, batch, with_unmasked=True)
+            for k, w in res.weights.items():
+                total = sums.setdefault(k, [0.0, 0.0])
+                total[0] += float(res.metrics[k]) * w
+                total[1] += w
         # The same names on every rank (a rank may have had no batch), so one all-reduce adds them up.
-        sets = [""] if len(self.label_sets) == 1 else [f"_{i}" for i in range(len(self.label_sets))]
-        keys = ["_n", "loss", "feature_pen"] + [f"{m}{s}" for s in sets for m in ("loss_m", "acc_m", "loss_u", "acc_u")]
-        t = torch.tensor([sums.get(k, 0.0) for k in keys], dtype=torch.float64, device=self.acc.device)
+        keys = sorted(set().union(*gather_object([sorted(sums)]))) if self.acc.num_processes > 1 else sorted(sums)
+        if not keys:
+            return {}
+        t = torch.tensor([sums.get(k, [0.0, 0.0]) for k in keys], dtype=torch.float64, device=self.acc.device)
         t = self.acc.reduce(t, "sum")
-        tot = dict(zip(keys, t.tolist()))
-        n = tot.pop("_n")
-        return {k: v / n for k, v in tot.items()} if n else {}
+        return {k: total / w for k, (total, w) in zip(keys, t.tolist()) if w > 0}
 
     def finish(self, model, out_dir: Path, accelerator: Accelerator) -> dict:
         from pretrain.export import export_run

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pretrain.loss import compute_loss  # noqa: E402
 from pretrain.masking import compute_mask  # noqa: E402
 from pretrain.model import SIZES, HubertPretrainModel, ModelConfig  # noqa: E402
 
@@ -109,7 +110,7 @@ def our_step(model, batch):
     B, T = labels.shape
     rng = np.random.default_rng(len(model.__dict__))
     mask = torch.from_numpy(compute_mask([T] * B, T, 0.8, 10, 2, rng)).to(wav.device)
-    return model(wav, [labels], mask)["loss"]
+    return compute_loss(model(wav, [labels], mask), model.cfg).loss
 
 
 def torchaudio_step(model, batch):

@@ -11,12 +11,17 @@ import torch.nn.functional as F
 from transformers import HubertModel
 
 from pretrain.export import export_run, load_pretrain_model
+from pretrain.loss import compute_loss
 from pretrain.masking import compute_mask
 from pretrain.model import IGNORE, HubertPretrainModel, ModelConfig
 
 
 SMALL = dict(size="tiny", hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
              conv_dim=[16] * 7, final_dim=8, layerdrop=0.0)
+
+
+def _loss(model, *args, **kwargs) -> torch.Tensor:
+    return compute_loss(model(*args, **kwargs), model.cfg).loss
 
 
 def _batch(B=2, S=8000, classes=(5,), seed=0):
@@ -57,9 +62,9 @@ def test_head_loss_equals_reference(classes, w_u):
     model = HubertPretrainModel(ModelConfig(**SMALL, pred_nomask_weight=w_u), list(classes)).eval()
     wav, targets, mask = _batch(classes=classes)
     with torch.no_grad():
-        out = model(wav, targets, mask)
+        out = _loss(model, wav, targets, mask)
         ref = _reference_loss(model, wav, targets, mask, w_u=w_u)
-    torch.testing.assert_close(out["loss"], ref, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
     assert len(model.label_embs) == len(classes) and model.final_proj.out_features == 8 * len(classes)
 
 
@@ -72,13 +77,14 @@ def test_ignored_frames_are_left_out_of_the_loss():
     keep = mask.clone()
     keep[1, 10:] = False
     with torch.no_grad():
-        a = model(wav, [cut], mask)
+        res = compute_loss(model(wav, [cut], mask), model.cfg)
+        a = res.loss
         # Same frames by hand: only masked frames with a label, normalised by their count.
         h = model.hubert(wav, mask_time_indices=mask.clone()).last_hidden_state
         lg = model.logits(h[keep], 0)
         ref = F.cross_entropy(lg, targets[0][keep]) + 10 * model.hubert.feature_extractor(wav).pow(2).mean()
-    torch.testing.assert_close(a["loss"], ref, rtol=1e-4, atol=1e-5)
-    assert int(a["n_masked"]) == int(keep.sum())
+    torch.testing.assert_close(a, ref, rtol=1e-4, atol=1e-5)
+    assert int(res.metrics["n_masked"]) == res.sample_size == int(keep.sum())
 
 
 def test_feature_grad_mult_scales_cnn_gradients():
@@ -88,7 +94,7 @@ def test_feature_grad_mult_scales_cnn_gradients():
         model = HubertPretrainModel(ModelConfig(**SMALL, feature_grad_mult=mult, dropout=0.0, attention_dropout=0.0,
                                                 dropout_input=0.0), [5])
         wav, targets, mask = _batch()
-        model(wav, targets, mask)["loss"].backward()
+        _loss(model, wav, targets, mask).backward()
         grads[mult] = (model.hubert.feature_extractor.conv_layers[0].conv.weight.grad.clone(),
                        model.hubert.encoder.layers[0].attention.q_proj.weight.grad.clone())
     torch.testing.assert_close(grads[0.1][0], 0.1 * grads[1.0][0], rtol=1e-4, atol=1e-8)
@@ -156,5 +162,5 @@ def test_export_loads_with_from_pretrained_and_same_hidden_states(tmp_path):
     again = load_pretrain_model(tmp_path).eval()
     wav, targets, mask = _batch(classes=(5, 3))
     with torch.no_grad():
-        torch.testing.assert_close(again(wav, targets, mask)["loss"], model(wav, targets, mask)["loss"])
+        torch.testing.assert_close(_loss(again, wav, targets, mask), _loss(model, wav, targets, mask))
     assert (tmp_path / "hf" / "preprocessor_config.json").is_file()

@@ -89,11 +89,12 @@ class HubertBackbone(Backbone):
                     x = conv(x)
         return x
 
-    def encode(self, wav, frame_lengths=None, mask=None):
+    def encode(self, wav, wav_lengths=None, mask=None):
         feats = self.cnn_features(wav)
         pen = feats.float().pow(2).mean()
         x = self.model.feature_projection(feats.transpose(1, 2))
         T = x.shape[1]
+        frame_lengths = None if wav_lengths is None else torch.div(wav_lengths - 400, 320, rounding_mode="floor") + 1
         attn = padding_mask(frame_lengths, T, x.device)
         if mask is not None:
             x = torch.where(mask[:, :T, None], self.model.masked_spec_embed.to(x.dtype), x)
