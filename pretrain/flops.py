@@ -156,3 +156,25 @@ def encoder_forward_flops(config, num_samples: int) -> int:
     if backbone is None:
         raise ValueError(f"no FLOP formula for model type '{config.model_type}'")
     return backbone_flops(backbone, config, num_samples).forward
+
+
+# Dense bf16 tensor-core peaks (FLOP/s, no sparsity) by device-name fragment, for MFU.
+BF16_PEAK = {
+    "H200": 989e12, "H100 SXM": 989e12, "H100 NVL": 835e12, "H100 PCIe": 756e12, "H100": 989e12,
+    "A100": 312e12, "L40S": 362e12, "L4": 121e12, "A10G": 70e12, "A10": 125e12, "RTX 4090": 165e12,
+    "RTX 3090": 71e12, "V100": 125e12, "B200": 2250e12, "GH200": 989e12,
+}
+
+
+def peak_flops(device) -> float | None:
+    """The bf16 peak of a CUDA device (None on CPU or an unknown card: no MFU is reported)."""
+    import torch
+
+    device = torch.device(device)
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return None
+    name = torch.cuda.get_device_name(device)
+    for key, peak in BF16_PEAK.items():  # ordered so that the more specific names match first
+        if key in name:
+            return peak
+    return None

@@ -21,6 +21,7 @@ class PretrainTask:
         self.data_cfg, self.model_cfg, self.acc = data_cfg, model_cfg, accelerator
         self.label_sets = [LabelSet.open(d) for d in data_cfg.label_dirs]
         self.loss = LOSSES[model_cfg.loss]
+        self._flop_config = None  # the backbone's transformers config, built on first use
         mask = MaskParams(model_cfg.mask_prob, model_cfg.mask_length, model_cfg.min_masks)
         from pretrain.backbones import backbone_class
 
@@ -52,6 +53,21 @@ class PretrainTask:
         lengths = batch["wav_lengths"].to(dev, non_blocking=True) if batch["padded"] else None
         out = model(wav, targets, mask, lengths, with_unmasked=with_unmasked, per_frame=self.loss.per_frame)
         return self.loss.fn(out, self.model_cfg)
+
+    def flops(self, batch) -> float:
+        """Training FLOPs of a micro-batch, from its shape and mask (host tensors: no device sync)."""
+        from pretrain.flops import train_flops
+
+        if batch["wav"] is None:
+            return 0.0
+        if self._flop_config is None:
+            from pretrain.flops import backbone_config
+
+            self._flop_config = backbone_config(self.model_cfg)
+        B, S = batch["wav"].shape
+        return float(train_flops(self.model_cfg.backbone, self._flop_config, S, B, int(batch["mask"].sum()),
+                                 self.model_cfg.arch()["final_dim"], [ls.num_classes for ls in self.label_sets],
+                                 self.model_cfg.feature_grad_mult))
 
     def step(self, model, batch):
         self.skipped_in_batches.extend(batch["skipped"])

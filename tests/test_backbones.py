@@ -242,6 +242,13 @@ def test_tiny_run_trains_exports_and_resumes_exactly(name, tones, tmp_path, monk
                                  "fastconformer": "ParakeetEncoder"}[name]
     assert AutoFeatureExtractor.from_pretrained(tmp_path / "a" / "hf") is not None
     assert summary["updates"] == steps
+    # compute accounting: FLOPs of every batch, audio-s/s, device-hours (no MFU on a CPU)
+    train = [r for r in log if r["split"] == "train"]
+    assert summary["total_flops"] == pytest.approx(train[-1]["total_flops"]) and summary["total_flops"] > 0
+    assert all(r["flops_per_s"] > 0 and r["audio_s_per_s"] > 0 for r in train)
+    assert summary["audio_s_per_s"] > 0 and summary["device_hours"] > 0 and "mfu" not in summary
+    saved = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert saved["flops_per_audio_s"] == pytest.approx(summary["total_flops"] / (summary["audio_hours"] * 3600))
 
 
 def test_coarse_teacher_labels_repeat_over_50hz_frames():
