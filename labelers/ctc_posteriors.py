@@ -31,7 +31,9 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from labelers.corpus.audio import SAMPLE_RATE
+from labelers.corpus.frames import SAMPLE_RATE
+from labelers.corpus.batching import pack_by_length, sort_by_length
+from labelers.corpus.chunking import plan_chunks, stitch
 
 log = logging.getLogger(__name__)
 
@@ -90,64 +92,6 @@ def _subsampling_geometry(config, feature_extractor) -> FrameGeometry:
     hop = int(feature_extractor.hop_length) * factor
     # centred STFT (frame i at i * hop_length) + symmetric same-padding convs: frame j at j * hop.
     return FrameGeometry(hop_samples=hop, offset_samples=0.0, method="subsampling")
-
-
-# ---------------------------------------------------------------------------------------------------
-# chunking long audio
-
-
-@dataclass(frozen=True)
-class Chunk:
-    start: int  # first sample
-    end: int  # one past the last sample
-    keep_from: int  # first frame (local to the chunk) that goes into the stitched output
-    keep_to: int | None  # one past the last kept local frame; None = to the chunk's end
-
-
-def plan_chunks(num_samples: int, chunk_samples: int, overlap_samples: int, hop: int) -> list[Chunk]:
-    """Cut [0, num_samples) into chunks of `chunk_samples` overlapping by `overlap_samples`.
-
-    Chunk starts are whole multiples of the model hop, so a chunk's local frame j is global frame
-    start/hop + j. Each seam keeps the earlier chunk's frames up to the middle of the overlap and the
-    later chunk's from there on: both sides lose the frames whose context was cut off.
-    """
-    if num_samples <= chunk_samples:
-        return [Chunk(0, num_samples, 0, None)]
-    overlap_frames = max(2, (overlap_samples // hop) // 2 * 2)
-    step = (chunk_samples // hop) * hop - overlap_frames * hop
-    if step <= 0:
-        raise ValueError(f"chunk ({chunk_samples} samples) must be longer than the overlap ({overlap_frames * hop})")
-    starts = [0]
-    while starts[-1] + chunk_samples < num_samples:
-        starts.append(starts[-1] + step)
-    half = overlap_frames // 2
-    chunks = []
-    for i, s in enumerate(starts):
-        last = i == len(starts) - 1
-        end = num_samples if last else s + chunk_samples
-        keep_from = 0 if i == 0 else half
-        keep_to = None if last else (starts[i + 1] - s) // hop + half
-        chunks.append(Chunk(s, end, keep_from, keep_to))
-    return chunks
-
-
-def stitch(pieces: list[np.ndarray], chunks: list[Chunk], hop: int, total_frames: int) -> np.ndarray:
-    """Join per-chunk (frames, V) matrices into one (total_frames, V) matrix; see `plan_chunks`."""
-    if len(chunks) == 1:
-        out = pieces[0]
-    else:
-        parts = []
-        for piece, c in zip(pieces, chunks):
-            g0 = c.start // hop
-            keep_to = piece.shape[0] if c.keep_to is None else min(c.keep_to, piece.shape[0])
-            want_from = sum(p.shape[0] for p in parts)  # the next global frame we need
-            parts.append(piece[max(c.keep_from, want_from - g0) : keep_to])
-        out = np.concatenate(parts, axis=0)
-    if out.shape[0] >= total_frames:
-        return out[:total_frames]
-    # a conv tail may give a frame less than the whole-utterance formula: repeat the last frame
-    pad = np.repeat(out[-1:], total_frames - out.shape[0], axis=0)
-    return np.concatenate([out, pad], axis=0)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -363,18 +307,13 @@ class CTCModel:
         chunk_samples = max(int(chunk_seconds * SAMPLE_RATE), 4 * hop)
         plans = [plan_chunks(len(w), chunk_samples, int(overlap_seconds * SAMPLE_RATE), hop) for w in wavs]
         pieces = [(u, k, c) for u, plan in enumerate(plans) for k, c in enumerate(plan)]
-        order = sorted(range(len(pieces)), key=lambda i: pieces[i][2].end - pieces[i][2].start, reverse=True)
+        lengths = [c.end - c.start for _, _, c in pieces]
         results: dict[int, np.ndarray] = {}
-        budget = batch_seconds * SAMPLE_RATE
-        i = 0
-        while i < len(order):
-            longest = pieces[order[i]][2].end - pieces[order[i]][2].start
-            size = max(1, int(budget // max(longest, 1)))
-            batch = order[i : i + size]
+        # longest first: a batch that does not fit in memory fails at once, not at the end
+        for batch in pack_by_length(sort_by_length(lengths, descending=True), lengths, batch_seconds * SAMPLE_RATE):
             outs = self._forward([wavs[pieces[j][0]][pieces[j][2].start : pieces[j][2].end] for j in batch], layer)
             for j, o in zip(batch, outs):
                 results[j] = o
-            i += len(batch)
             if progress is not None:
                 progress(len(batch))
         out, j = [], 0

@@ -12,11 +12,13 @@ import torch
 import torchaudio.functional as AF
 from torchaudio.compliance import kaldi
 
+from labelers.corpus.frames import SAMPLE_RATE
+
 MFCC_RATE = 100
 MFCC_DIM = 39
 
 
-def mfcc_fairseq(wav: np.ndarray | torch.Tensor, sample_rate: int = 16000) -> torch.Tensor:
+def mfcc_fairseq(wav: np.ndarray | torch.Tensor, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """(time, 39) features for one utterance, fairseq's MfccFeatureReader.get_feats verbatim."""
     x = torch.as_tensor(wav, dtype=torch.float32).view(1, -1)
     mfccs = kaldi.mfcc(waveform=x, sample_frequency=sample_rate, use_energy=False)  # (time, 13)
@@ -33,7 +35,7 @@ class MfccFeatures:
     dim = MFCC_DIM
     name = "mfcc"
 
-    def __init__(self, sample_rate: int = 16000):
+    def __init__(self, sample_rate: int = SAMPLE_RATE):
         self.sample_rate = sample_rate
 
     def extract(self, wavs: list[np.ndarray]) -> list[torch.Tensor]:

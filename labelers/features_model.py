@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from labelers.corpus.frames import num_frames
-
-MODEL_RATE = 50
+from labelers.corpus.batching import pack_by_length, sort_by_length
+from labelers.corpus.chunking import plan_context_chunks, stitch
+from labelers.corpus.frames import MODEL_RATE, SAMPLE_RATE, num_frames
 
 
 def load_encoder(model_dir: str | os.PathLike, device: str | torch.device = "cpu"):
@@ -44,8 +44,7 @@ def spectral_feature_extractor(model_dir: Path):
     """The folder's feature extractor when the model reads spectral `input_features`, else None (waveform)."""
     from transformers import AutoFeatureExtractor
 
-    pre = model_dir / "preprocessor_config.json"
-    if not pre.is_file():
+    if not (model_dir / "preprocessor_config.json").is_file():
         return None
     fe = AutoFeatureExtractor.from_pretrained(model_dir)
     return fe if "input_features" in getattr(fe, "model_input_names", []) else None
@@ -94,7 +93,7 @@ def _set_encoder_layers(model, layers) -> None:
 class ModelFeatures:
     """Feature extractor over `layers` of a speech encoder; `extract` returns the first layer's."""
 
-    rate = MODEL_RATE  # per instance: 16000 / hop
+    rate = MODEL_RATE  # per instance: SAMPLE_RATE / hop
     name = "hubert"
 
     def __init__(self, model_dir: str | os.PathLike, layers: list[int] | int, device: str | torch.device | None = None,
@@ -110,7 +109,7 @@ class ModelFeatures:
             if not 0 <= layer <= n_layers:
                 raise ValueError(f"{model_dir}: layer {layer} outside [0, {n_layers}] (0 = transformer input)")
         stride = frame_hop(cfg, self.spectral)
-        self.rate = 16000 / stride
+        self.rate = SAMPLE_RATE / stride
         layers_mod = _encoder_layers(self.model)
         keep = min(n_layers, max(self.layers) + 1)
         if layers_mod is not None and keep < len(layers_mod):
@@ -120,46 +119,24 @@ class ModelFeatures:
         self.hop = stride
         self.chunk_frames = max(1, int(chunk_seconds * self.rate))
         self.context_frames = int(context_seconds * self.rate)
-        self.batch_samples = int(batch_seconds * 16000)
+        self.batch_samples = int(batch_seconds * SAMPLE_RATE)
         self.chunk_seconds, self.context_seconds = chunk_seconds, context_seconds
 
-    # -- pieces: (utterance, input start, input end, first frame kept in the piece, global frames [a, b))
-    def _pieces(self, wavs):
-        out = []
-        for u, w in enumerate(wavs):
-            T = num_frames(len(w), self.rate)
-            for a in range(0, T, self.chunk_frames):
-                b = min(T, a + self.chunk_frames)
-                a0 = max(0, a - self.context_frames)
-                end = min(len(w), self.hop * (b + self.context_frames - 1) + 400)
-                out.append((u, self.hop * a0, end, a - a0, a, b))
-        return out
-
     def _batches(self, pieces):
-        order = sorted(range(len(pieces)), key=lambda i: pieces[i][2] - pieces[i][1])
-        batches, cur = [], []
-        for i in order:
-            n = pieces[i][2] - pieces[i][1]
-            if cur:
-                m = pieces[cur[-1]][2] - pieces[cur[-1]][1]
-                if (self.group_norm and n != m) or n * (len(cur) + 1) > self.batch_samples:
-                    batches.append(cur)
-                    cur = []
-            cur.append(i)
-        if cur:
-            batches.append(cur)
-        return batches
+        lengths = [c.end - c.start for _, c in pieces]
+        return pack_by_length(sort_by_length(lengths), lengths, self.batch_samples, same_length=self.group_norm)
 
     @torch.no_grad()
     def extract_layers(self, wavs: list[np.ndarray]) -> dict[int, list[torch.Tensor]]:
         """{layer: [(num_frames(len(w), rate), dim) tensor per waveform]}, on this extractor's device."""
-        pieces = self._pieces(wavs)
-        outs = {layer: [[] for _ in wavs] for layer in self.layers}
+        plans = [plan_context_chunks(len(w), self.hop, self.chunk_frames, self.context_frames) for w in wavs]
+        pieces = [(u, c) for u, plan in enumerate(plans) for c in plan]
+        outs: dict[int, dict[int, torch.Tensor]] = {layer: {} for layer in self.layers}
         for batch in self._batches(pieces):
             inputs = []
             for i in batch:
-                u, s, e = pieces[i][:3]
-                x = torch.as_tensor(wavs[u][s:e], dtype=torch.float32)
+                u, c = pieces[i]
+                x = torch.as_tensor(wavs[u][c.start : c.end], dtype=torch.float32)
                 if self.do_normalize:
                     x = (x - x.mean()) / torch.sqrt(x.var(unbiased=False) + 1e-7)
                 inputs.append(x)
@@ -170,7 +147,7 @@ class ModelFeatures:
                 padded[j, : len(x)] = x
                 mask[j, : len(x)] = 1
             if self.spectral is not None:
-                feats = self.spectral([x.numpy() for x in inputs], sampling_rate=16000, return_tensors="pt",
+                feats = self.spectral([x.numpy() for x in inputs], sampling_rate=SAMPLE_RATE, return_tensors="pt",
                                       padding=True, return_attention_mask=True)
                 hs = self.model(feats["input_features"].to(self.device),
                                 attention_mask=feats["attention_mask"].to(self.device),
@@ -179,34 +156,22 @@ class ModelFeatures:
                 kwargs = {} if self.group_norm else {"attention_mask": mask.to(self.device)}
                 hs = self.model(padded.to(self.device), output_hidden_states=True, **kwargs).hidden_states
             for j, i in enumerate(batch):
-                u, s, e, off, a, b = pieces[i]
+                c = pieces[i][1]
                 have = num_frames(lens[j], self.rate)
+                if have < c.keep_to:
+                    raise AssertionError(f"piece of {lens[j]} samples gave {have} frames, needs {c.keep_to}")
                 for layer in self.layers:
-                    h = hs[layer][j]
-                    if have < off + (b - a):
-                        raise AssertionError(f"piece of {lens[j]} samples gave {have} frames, needs {b - a + off}")
-                    outs[layer][u].append((a, h[off : off + (b - a)]))
+                    outs[layer][i] = hs[layer][j][: c.keep_to]
         result = {}
         for layer in self.layers:
-            per_utt = []
-            for u, w in enumerate(wavs):
-                parts = [t for _, t in sorted(outs[layer][u], key=lambda p: p[0])]
-                feats = torch.cat(parts) if parts else torch.zeros(0, self.dim, device=self.device)
-                per_utt.append(self._exact_length(feats, num_frames(len(w), self.rate)))
+            per_utt, first = [], 0
+            for w, plan in zip(wavs, plans):
+                mats = [outs[layer][first + k] for k in range(len(plan))]
+                first += len(plan)
+                per_utt.append(stitch(mats, plan, self.hop, num_frames(len(w), self.rate)) if plan
+                               else torch.zeros(0, self.dim, device=self.device))
             result[layer] = per_utt
         return result
-
-    @staticmethod
-    def _exact_length(feats: torch.Tensor, expected: int) -> torch.Tensor:
-        """Pad (repeat last) or trim by at most one frame; anything more is a geometry bug."""
-        diff = feats.shape[0] - expected
-        if abs(diff) > 1:
-            raise AssertionError(f"encoder gave {feats.shape[0]} frames, expected {expected}")
-        if diff > 0:
-            return feats[:expected]
-        if diff < 0:
-            return torch.cat([feats, feats[-1:].expand(-diff, -1)])
-        return feats
 
     def extract(self, wavs: list[np.ndarray]) -> list[torch.Tensor]:
         return self.extract_layers(wavs)[self.layers[0]]

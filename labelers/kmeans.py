@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from labelers.corpus.atomic import atomic_open, write_json
 from labelers.corpus.batching import iter_audio_batches
+from labelers.corpus.frames import SAMPLE_RATE
 from labelers.corpus.split import open_split
 from labelers.corpus.label_store import Skip
 
@@ -269,7 +270,7 @@ def fit_kmeans(
     try:
         # 1. stream the sampled utterances' features to disk (bounded memory: one audio batch)
         total_samples = sum(manifest.num_samples[i] for i in rows)
-        bar = tqdm(total=total_samples / 16000, unit="s", desc=f"features {split}", disable=not progress,
+        bar = tqdm(total=total_samples / SAMPLE_RATE, unit="s", desc=f"features {split}", disable=not progress,
                    file=sys.stderr, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} audio-s [{elapsed}<{remaining}]")
         one = getattr(features, "extract_one", None)  # CPU features: computed in the decoding threads
         for batch in iter_audio_batches(manifest, rows, batch_seconds, rate=features.rate, transform=one):
@@ -280,7 +281,7 @@ def fit_kmeans(
                     feats = batch.wavs if one is not None else features.extract(batch.wavs)
                     for f in feats:
                         cache.append(f.float().cpu().numpy())
-            bar.update(sum(manifest.num_samples[i] for i in batch.indices + list(batch.skips)) / 16000)
+            bar.update(sum(manifest.num_samples[i] for i in batch.indices + list(batch.skips)) / SAMPLE_RATE)
         bar.close()
         cache.close_writer()
         _release_freed_memory()  # the feature batches are gone: give their heap back before fitting

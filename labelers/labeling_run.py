@@ -34,13 +34,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from labelers.corpus.atomic import atomic_open
-from labelers.corpus.audio import SAMPLE_RATE
+from labelers.corpus.frames import SAMPLE_RATE
 from labelers.corpus.batching import iter_audio_batches
 from labelers.corpus.split import open_split
 from labelers.distributed import distributed_state
-from labelers.corpus.frames import num_frames
+from labelers.corpus.frames import check_label_length
 from labelers.corpus.label_store import INFO_FILE, LabelSet, LabelStoreError, Skip, write_label_set
-from labelers.corpus.manifest import Manifest, letters_to_words
+from labelers.corpus.manifest import Manifest
 
 WORK_DIR = ".work"
 DEFAULT_CHUNK_UTTERANCES = 256
@@ -92,12 +92,7 @@ def labeler_fingerprint(labeler, chunk_utterances: int, batch_seconds: float) ->
 
 def read_transcripts(data_dir: str | os.PathLike, split: str) -> list[str] | None:
     """Words per manifest row from `{split}.wrd`, else from `{split}.ltr`; None when neither exists."""
-    sp = open_split(data_dir, split)
-    if sp.has("wrd"):
-        return sp.words()
-    if sp.has("ltr"):
-        return [letters_to_words(line) for line in sp.letters()]
-    return None
+    return open_split(data_dir, split).transcripts("words")
 
 
 def _resolve_shards(num_shards: int | None, shard_id: int | None):
@@ -161,12 +156,8 @@ def _check_labels(labeler, lab, manifest: Manifest, i: int, num_classes: int) ->
     if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
         raise LabelingError(f"{utt}: {labeler.source} labeler returned shape {arr.shape} dtype {arr.dtype}, "
                             "expected a 1-D integer array")
-    expected = num_frames(manifest.num_samples[i], labeler.label_rate)
-    if len(arr) != expected:
-        raise LabelingError(
-            f"{utt}: {labeler.source} labeler returned {len(arr)} labels but {manifest.num_samples[i]} samples "
-            f"give {expected} frames at {labeler.label_rate} Hz; labels and audio would be misaligned"
-        )
+    check_label_length(len(arr), manifest.num_samples[i], labeler.label_rate, utt, tolerance=0,
+                       what=f"labels from the {labeler.source} labeler", error=LabelingError)
     if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
         raise LabelingError(f"{utt}: class id outside [0, {num_classes}) from the {labeler.source} labeler")
     return arr.astype(np.int64, copy=False)

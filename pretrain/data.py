@@ -27,18 +27,17 @@ import numpy as np
 import torch
 
 from labelers.corpus.audio import AudioError, load_audio
+from labelers.corpus.batching import pack_by_length, sort_by_length
 from labelers.corpus.split import open_split
-from labelers.corpus.frames import LABEL_LENGTH_TOLERANCE, num_frames
+from labelers.corpus.frames import MODEL_HOP, MODEL_RATE, SAMPLE_RATE, check_label_length, frames_at_rate, num_frames
 from labelers.corpus.label_store import LabelSet
 
 from pretrain.frame_labels import pool_factor, pool_labels
 from pretrain.masking import compute_mask
 from pretrain.model import IGNORE
 
-FRAME_RATE = 50
-HOP = 320  # samples per 50 Hz frame
-SUPPORTED_RATES = {50: 1, 100: 2}  # label rate -> sub-sampling step to 50 Hz
-COARSE_RATES = {12.5: 4, 25.0: 2}  # label rate -> 50 Hz frames per label (a fastconformer teacher's 80 ms)
+SUPPORTED_RATES = (50, 100)  # label rates that fall on HuBERT's 50 Hz frame centres
+COARSE_RATES = (12.5, 25.0)  # an 80 / 40 ms teacher's labels: each spread over the 50 Hz frames nearest to it
 
 
 class LabelRateError(ValueError):
@@ -72,45 +71,39 @@ class Utterance:
     labels: list[np.ndarray]  # one per label set, already at the backbone's frame rate
 
 
-def rate_step(rate: float, label_dir: str) -> int:
-    """Every how many labels one falls on a 50 Hz frame (0: a coarse rate, repeated); other rates are refused."""
-    step = SUPPORTED_RATES.get(int(rate)) if float(rate).is_integer() else None
-    if step is None and float(rate) in COARSE_RATES:
-        return 0
-    if step is None:
+def check_label_rate(rate: float, label_dir: str) -> None:
+    """Refuse label rates whose frames do not fall on the 50 Hz frame centres (or cover whole 50 Hz frames)."""
+    if float(rate) in COARSE_RATES:
+        return
+    if not (float(rate).is_integer() and int(rate) in SUPPORTED_RATES):
         raise LabelRateError(
             f"{label_dir}: label rate {rate} Hz is not supported for HuBERT's 50 Hz frames "
             f"(use 100, 50, 25 or 12.5 Hz labels; convert others with the labelers first)"
         )
-    return step
 
 
 def labels_at_50hz(labels: np.ndarray, rate: float, utt: str, num_samples: int, label_dir: str) -> np.ndarray:
-    """Sub-sample 100 Hz labels to the 50 Hz frames (frame t <- label 2t: same centre); check the length.
+    """Labels re-timed to the 50 Hz frames by frame centre (100 Hz: frame t <- label 2t); check the length.
 
-    Coarser labels (12.5 / 25 Hz, from an 80 / 40 ms teacher) are repeated over the 50 Hz frames they
-    cover, and the last one extended to the 50 Hz frame count (up to factor - 1 frames more).
+    Coarse labels (12.5 / 25 Hz) are checked at their own rate, re-timed, and cut or extended (last label
+    repeated) to exactly the 50 Hz frame count: 4 x 12.5 Hz frames may be up to 3 more or fewer.
     """
-    step = rate_step(rate, label_dir)
-    expected = num_frames(num_samples, FRAME_RATE)
-    if step == 0:
-        factor = COARSE_RATES[float(rate)]
-        out = np.repeat(labels, factor)
-        if len(out) and len(out) < expected and expected - len(out) < factor + LABEL_LENGTH_TOLERANCE * factor:
-            out = np.concatenate([out, np.full(expected - len(out), out[-1], dtype=out.dtype)])
-        out = out[:expected]
-    else:
-        out = labels[::step]
-    if abs(len(out) - expected) > LABEL_LENGTH_TOLERANCE:
-        raise LabelRateError(
-            f"{utt}: {len(labels)} labels at {rate} Hz give {len(out)} frames at 50 Hz, but its {num_samples} "
-            f"samples give {expected} (tolerance {LABEL_LENGTH_TOLERANCE}); {label_dir}"
-        )
+    check_label_rate(rate, label_dir)
+    if float(rate) in COARSE_RATES:
+        check_label_length(len(labels), num_samples, rate, f"{label_dir}: {utt}", error=LabelRateError)
+        out = frames_at_rate(labels, rate, MODEL_RATE)
+        want = num_frames(num_samples, MODEL_RATE)
+        if len(out) and len(out) < want:
+            out = np.concatenate([out, np.full(want - len(out), out[-1], dtype=out.dtype)])
+        return out[:want]
+    out = frames_at_rate(labels, rate, MODEL_RATE)
+    check_label_length(len(out), num_samples, MODEL_RATE, f"{label_dir}: {utt}",
+                       what=f"labels (from {len(labels)} at {rate} Hz)", error=LabelRateError)
     return out
 
 
 def labels_at_rate(labels: np.ndarray, rate: float, utt: str, num_samples: int, label_dir: str,
-                   frame_rate: float = FRAME_RATE) -> np.ndarray:
+                   frame_rate: float = MODEL_RATE) -> np.ndarray:
     """Labels at the backbone's `frame_rate`: 50 Hz first, then pooled (exactly num_frames(n, frame_rate))."""
     at50 = labels_at_50hz(labels, rate, utt, num_samples, label_dir)
     factor = pool_factor(frame_rate)
@@ -118,13 +111,13 @@ def labels_at_rate(labels: np.ndarray, rate: float, utt: str, num_samples: int, 
 
 
 def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: int,
-               frame_rate: float = FRAME_RATE) -> tuple[list[Utterance], list[dict]]:
+               frame_rate: float = MODEL_RATE) -> tuple[list[Utterance], list[dict]]:
     """Utterances of `split` that have every label set and are long enough; plus the skipped ones."""
     manifest = open_split(data_dir, split).manifest()
     sets = [LabelSet.open(d) for d in label_dirs]
     per_set = []
     for d, ls in zip(label_dirs, sets):
-        rate_step(ls.label_rate, d)  # refuse before reading a whole split
+        check_label_rate(ls.label_rate, d)  # refuse before reading a whole split
         per_set.append(ls.read(split, data_dir))
     utts, skipped = [], []
     for i in range(len(manifest)):
@@ -145,21 +138,10 @@ def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: in
 def make_batches(sizes: np.ndarray, budget: int, crop: bool, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
     """Bucketed dynamic batches: sort by size (random ties), fill up to `budget` samples, shuffle."""
     rng = np.random.default_rng((seed, epoch, 0))
-    order = np.lexsort((rng.random(len(sizes)), sizes)) if shuffle else np.argsort(sizes, kind="stable")
-    batches, cur, first = [], [], 0
-    for i in order.tolist():
-        s = int(sizes[i])
-        if cur:
-            # crop: every utterance becomes the shortest (the first, sizes ascend); pad: the longest (this one)
-            per = first if crop else s
-            if per * (len(cur) + 1) > budget:
-                batches.append(cur)
-                cur = []
-        if not cur:
-            first = s
-        cur.append(i)
-    if cur:
-        batches.append(cur)
+    lengths = np.asarray(sizes).tolist()
+    order = sort_by_length(lengths, tie_break=rng.random(len(lengths)).tolist() if shuffle else None)
+    # crop: every utterance becomes the batch's shortest; pad: its longest
+    batches = pack_by_length(order, lengths, budget, crop=crop)
     if shuffle:
         batches = [batches[j] for j in rng.permutation(len(batches))]
     return batches
@@ -176,9 +158,9 @@ class BatchBuilder(torch.utils.data.Dataset):
     """Indexed by (epoch, batch id, utterance positions); loads, crops, pads, masks a whole batch."""
 
     def __init__(self, utts: list[Utterance], cfg: DataConfig, mask: MaskParams, seed: int,
-                 frame_rate: float = FRAME_RATE):
+                 frame_rate: float = MODEL_RATE):
         self.utts, self.cfg, self.mask, self.seed = utts, cfg, mask, seed
-        self.frame_rate, self.hop = frame_rate, int(round(16000 / frame_rate))
+        self.frame_rate, self.hop = frame_rate, int(round(SAMPLE_RATE / frame_rate))
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -196,7 +178,7 @@ class BatchBuilder(torch.utils.data.Dataset):
                 continue
             # The manifest length decided the label check; audio that disagrees (a file replaced since the
             # manifest was made) cannot be trusted to match its labels: skip it, recorded, never misalign.
-            if abs(len(wav) - u.num_samples) >= HOP:  # one 20 ms frame, whatever the backbone
+            if abs(len(wav) - u.num_samples) >= MODEL_HOP:  # one 20 ms frame, whatever the backbone
                 skipped.append({"utt": u.utt, "reason": f"audio has {len(wav)} samples but the manifest (and its "
                                 f"labels) say {u.num_samples}"})
                 continue
@@ -228,7 +210,7 @@ class BatchBuilder(torch.utils.data.Dataset):
         return {
             "wav": wav_t, "frame_lengths": frame_lengths, "wav_lengths": torch.tensor(out_len, dtype=torch.long),
             "targets": tgt, "mask": torch.from_numpy(mask),
-            "audio_seconds": float(sum(out_len)) / 16000, "utts": names, "skipped": skipped,
+            "audio_seconds": float(sum(out_len)) / SAMPLE_RATE, "utts": names, "skipped": skipped,
             "padded": self.cfg.pad_audio and len(set(out_len)) > 1,
         }
 
@@ -248,21 +230,21 @@ class PretrainData:
     """The batches of one split for one rank: `loader(epoch, start)` is a DataLoader over them."""
 
     def __init__(self, cfg: DataConfig, split: str, mask: MaskParams, seed: int, rank: int = 0, world: int = 1,
-                 shuffle: bool = True, pin_memory: bool = False, frame_rate: float = FRAME_RATE):
+                 shuffle: bool = True, pin_memory: bool = False, frame_rate: float = MODEL_RATE):
         self.cfg, self.split, self.seed, self.rank, self.world = cfg, split, seed, rank, world
         self.shuffle, self.pin_memory = shuffle, pin_memory
         self.utts, self.skipped = load_split(cfg.data_dir, split, cfg.label_dirs, cfg.min_sample_size, frame_rate)
         if not self.utts:
             raise ValueError(f"{cfg.data_dir}/{split}: no usable utterances ({len(self.skipped)} skipped)")
         self.sizes = np.array([min(u.num_samples, cfg.max_sample_size) for u in self.utts])
-        self.budget = int(cfg.batch_seconds * 16000)
+        self.budget = int(cfg.batch_seconds * SAMPLE_RATE)
         if self.budget < cfg.min_sample_size:
             raise ValueError(f"batch_seconds={cfg.batch_seconds} holds less than one min_sample_size utterance")
         self.builder = BatchBuilder(self.utts, cfg, mask, seed, frame_rate)
 
     @property
     def seconds(self) -> float:
-        return float(self.sizes.sum()) / 16000
+        return float(self.sizes.sum()) / SAMPLE_RATE
 
     def batch_keys(self, epoch: int) -> list[tuple[int, int, list[int]]]:
         """This rank's (epoch, batch id, members); every rank gets the same number of batches."""

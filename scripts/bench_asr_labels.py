@@ -28,6 +28,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from labelers.ctc_posteriors import CTCModel  # noqa: E402
+from labelers.corpus.frames import SAMPLE_RATE  # noqa: E402
 from labelers.ctc_targets import align_transcript, best_path_spans, frame_targets  # noqa: E402
 
 CHARS = ["<pad>", "<s>", "</s>", "<unk>", "|"] + list(string.ascii_uppercase) + ["'"]
@@ -43,7 +44,7 @@ def build_model(device: str, dtype: str) -> CTCModel:
     tok = Wav2Vec2CTCTokenizer(vocab, unk_token="<unk>", pad_token="<pad>", word_delimiter_token="|")
     torch.manual_seed(0)
     model = Wav2Vec2ForCTC(Wav2Vec2Config(vocab_size=len(CHARS), pad_token_id=0))  # Base: 12 x 768, group norm
-    fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, do_normalize=True, return_attention_mask=False)
+    fe = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=SAMPLE_RATE, do_normalize=True, return_attention_mask=False)
     return CTCModel(model, fe, tok, name="wav2vec2-base-random", device=device, dtype=dtype)
 
 
@@ -67,7 +68,7 @@ def main() -> int:
     wavs, texts, total = [], [], 0.0
     while total < args.seconds:
         sec = float(rng.uniform(4, 16))
-        wavs.append((0.1 * rng.standard_normal(int(sec * 16000))).astype(np.float32))
+        wavs.append((0.1 * rng.standard_normal(int(sec * SAMPLE_RATE))).astype(np.float32))
         letters = rng.choice(list(string.ascii_uppercase) + [" "] * 5, size=int(sec * args.chars_per_second))
         texts.append("".join(letters))
         total += sec

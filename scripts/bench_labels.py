@@ -31,6 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from labelers.corpus.frames import SAMPLE_RATE  # noqa: E402
 
 MARK_BEGIN = "<!-- bench_labels:begin -->"
 MARK_END = "<!-- bench_labels:end -->"
@@ -48,16 +49,16 @@ def make_tone_corpus(root: Path, minutes: float, seed: int = 0) -> Path:
     formants = rng.uniform(200, 3500, size=(40, 2))
     (root / "wav").mkdir(parents=True, exist_ok=True)
     rel, ns, total = [], [], 0
-    target = minutes * 60 * 16000
+    target = minutes * 60 * SAMPLE_RATE
     u = 0
     while total < target:
-        n = int(rng.uniform(8, 16) * 16000)
+        n = int(rng.uniform(8, 16) * SAMPLE_RATE)
         wav = np.zeros(n, dtype=np.float32)
         pos = 0
         while pos < n:
             dur = int(rng.integers(960, 2400))
             p = int(rng.integers(0, len(formants) + 4))
-            t = np.arange(min(dur, n - pos)) / 16000
+            t = np.arange(min(dur, n - pos)) / SAMPLE_RATE
             if p < len(formants):
                 f1, f2 = formants[p]
                 wav[pos : pos + len(t)] = 0.3 * np.sin(2 * np.pi * f1 * t) + 0.2 * np.sin(2 * np.pi * f2 * t)
@@ -65,7 +66,7 @@ def make_tone_corpus(root: Path, minutes: float, seed: int = 0) -> Path:
         wav += 0.01 * rng.standard_normal(n).astype(np.float32)
         path = f"wav/{u // 100:03d}/utt{u:05d}.flac"
         (root / path).parent.mkdir(parents=True, exist_ok=True)
-        sf.write(root / path, wav, 16000)
+        sf.write(root / path, wav, SAMPLE_RATE)
         rel.append(path)
         ns.append(n)
         total += n

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pretrain.loss import compute_loss  # noqa: E402
+from labelers.corpus.frames import SAMPLE_RATE  # noqa: E402
 from pretrain.masking import compute_mask  # noqa: E402
 from pretrain.model import SIZES, HubertPretrainModel, ModelConfig  # noqa: E402
 
@@ -174,12 +175,12 @@ def main(argv=None) -> dict:
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
     torch.manual_seed(0)
     B = max(1, int(round(args.batch_seconds / args.utt_seconds)))
-    S = int(args.utt_seconds * 16000)
+    S = int(args.utt_seconds * SAMPLE_RATE)
     T = (S - 400) // 320 + 1
     wav = torch.randn(B, S, device=device)
     labels = torch.randint(0, args.classes, (B, T), device=device)
     batch = (wav, labels)
-    audio = B * S / 16000
+    audio = B * S / SAMPLE_RATE
 
     makers = {"ours": lambda: Runner("ours", ours(args.model, args.classes), our_step, device, dtype),
               "torchaudio": lambda: Runner("torchaudio", torchaudio_model(args.model, args.classes), torchaudio_step,

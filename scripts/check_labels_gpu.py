@@ -21,6 +21,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from labelers.corpus.frames import SAMPLE_RATE  # noqa: E402
 
 
 def report(**kw):
@@ -64,7 +65,7 @@ def main() -> None:
                                     feat_extract_norm="layer", do_stable_layer_norm=True, mask_time_prob=0.05))
     tiny.save_pretrained(args.work / "tiny")
     rng = np.random.default_rng(0)
-    wavs = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (16000 * 75 + 77, 16000 * 3, 1234)]
+    wavs = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (SAMPLE_RATE * 75 + 77, SAMPLE_RATE * 3, 1234)]
     fc = ModelFeatures(args.work / "tiny", [2, 4], device="cpu", chunk_seconds=30).extract_layers(wavs)
     fg = ModelFeatures(args.work / "tiny", [2, 4], device=gpu, chunk_seconds=30).extract_layers(wavs)
     diffs = {L: max(float((x - y.cpu()).abs().max()) for x, y in zip(fc[L], fg[L])) for L in (2, 4)}
@@ -85,7 +86,7 @@ def main() -> None:
     base.save_pretrained(args.work / "base")
     feats = ModelFeatures(args.work / "base", [6, 9, 12], device=gpu)
     n_utt = int(args.base_seconds / 12)
-    base_wavs = [(0.1 * rng.standard_normal(16000 * 12)).astype(np.float32) for _ in range(n_utt)]
+    base_wavs = [(0.1 * rng.standard_normal(SAMPLE_RATE * 12)).astype(np.float32) for _ in range(n_utt)]
     feats.extract_layers(base_wavs[:4])
     sync = torch.cuda.synchronize if gpu == "cuda" else (lambda: None)
     sync()

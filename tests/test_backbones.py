@@ -158,9 +158,12 @@ def test_export_round_trips_through_auto_classes(name, tmp_path):
 
 
 def test_pool_labels_majority_rule_and_exact_count():
-    lab = np.array([1, 1, 2, 2, 3, 3, 3, 4, 5, 6, 6, 7, 8])
-    # groups of 4: [1 1 2 2] tie -> earliest 1; [3 3 3 4] -> 3; [5 6 6 7] -> 6; [8] (partial) -> 8
+    lab = np.array([1, 1, 2, 2, 3, 3, 3, 4, 5, 6, 6, 7, 8, 8])
+    # 80 ms frame j owns the 50 Hz frames 4j-1 .. 4j+2 (nearest centres): [1 1 2] -> 1; [2 3 3 3] -> 3;
+    # [4 5 6 6] -> 6; [7 8 8] -> 8
     assert pool_labels(lab, 4, 4).tolist() == [1, 3, 6, 8]
+    assert pool_labels(np.array([5, 5, 7, 7, 2, 9]), 4, 2).tolist() == [5, 7]  # [7 2 9]: a three-way tie, the earliest wins
+    assert pool_labels(np.array([4, 4, 4, 1, 2, 1, 2]), 4, 2).tolist() == [4, 1]  # tie 1/2 -> the earlier
     rng = np.random.default_rng(0)
     for n in list(range(400, 5000, 37)) + list(range(32000, 34000, 13)):
         n50, n80 = num_frames(n, 50), num_frames(n, 12.5)
@@ -251,15 +254,15 @@ def test_tiny_run_trains_exports_and_resumes_exactly(name, tones, tmp_path, monk
     assert saved["flops_per_audio_s"] == pytest.approx(summary["total_flops"] / (summary["audio_hours"] * 3600))
 
 
-def test_coarse_teacher_labels_repeat_over_50hz_frames():
+def test_coarse_teacher_labels_spread_over_50hz_frames_by_centre():
     from pretrain.data import labels_at_50hz, labels_at_rate
 
     for n in (16000, 16400, 17679, 33333):
         lab = np.arange(num_frames(n, 12.5))
         at50 = labels_at_50hz(lab, 12.5, "u", n, "d")
         assert len(at50) == num_frames(n, 50)
-        assert at50[:4].tolist() == [0, 0, 0, 0] and at50[4] == 1
-        # and back to 80 ms for a fastconformer student: the teacher's own labels
+        assert at50[:7].tolist() == [0, 0, 0, 1, 1, 1, 1]  # nearest centre: 80 ms frame j <- 50 Hz 4j-1 .. 4j+2
+        # and back to 80 ms for a fastconformer student: the teacher's own labels (same centre rule)
         assert labels_at_rate(lab, 12.5, "u", n, "d", 12.5).tolist() == lab.tolist()
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from ctc_builders import CHARS, save_parakeet_ctc, save_wav2vec2_ctc
-from labelers.ctc_posteriors import CTCModel, CTCModelError, plan_chunks, stitch
+from labelers.corpus.chunking import plan_chunks, stitch
+from labelers.ctc_posteriors import CTCModel, CTCModelError
 
 
 @pytest.fixture(scope="module")

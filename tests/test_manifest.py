@@ -51,3 +51,22 @@ def test_side_files_and_letters(tmp_path):
     with pytest.raises(FileNotFoundError, match="available: \\['dev'\\]"):
         open_split(tmp_path, "train")
     assert read_side_file(tmp_path / "dev.wrd", expected_lines=2) == words
+
+
+def test_split_transcripts_in_either_unit_from_either_file(tmp_path):
+    write_manifest(tmp_path / "a.tsv", Manifest("/r", ["x.flac", "y.flac"], [800, 900]))
+    write_manifest(tmp_path / "b.tsv", Manifest("/r", ["x.flac", "y.flac"], [800, 900]))
+    write_manifest(tmp_path / "c.tsv", Manifest("/r", ["x.flac"], [800]))
+    words = ["HELLO WORLD", "IT'S OK"]
+    write_side_file(tmp_path / "a.wrd", words)  # words only
+    write_side_file(tmp_path / "b.ltr", [words_to_letters(w) for w in words])  # letters only
+    for name in ("a", "b"):
+        sp = open_split(tmp_path, name)
+        assert sp.transcripts("words") == words
+        assert sp.transcripts("letters") == [words_to_letters(w) for w in words]
+    none = open_split(tmp_path, "c")
+    assert none.transcripts() is None
+    with pytest.raises(FileNotFoundError, match="split 'c' has no transcripts"):
+        none.require_transcripts("letters")
+    with pytest.raises(ValueError, match="'words' or 'letters'"):
+        none.transcripts("phones")

@@ -130,3 +130,23 @@ def test_padding_mode_marks_padding(corpus, tmp_path):
     for b, n in enumerate(batch["frame_lengths"].tolist()):
         assert (batch["targets"][0][b, n:] == IGNORE).all() and not batch["mask"][b, n:].any()
         assert (batch["targets"][0][b, : n - 1] != IGNORE).all()
+
+
+def test_100hz_to_50hz_by_frame_centre_equals_every_second_label():
+    from labelers.corpus.frames import frames_at_rate
+    from pretrain.data import labels_at_50hz
+
+    rng = np.random.default_rng(0)
+    for n in [0, 1, 2, 3, 4, 5, 99, 100, 101, 998, 999]:
+        labels = rng.integers(0, 100, size=n)
+        assert np.array_equal(frames_at_rate(labels, 100, 50), labels[::2])
+        assert np.array_equal(frames_at_rate(labels, 50, 50), labels)
+    for num_samples in [400, 719, 720, 16000, 16000 * 3 + 123, 250000]:
+        at_100 = rng.integers(0, 100, size=num_samples and (num_samples - 400) // 160 + 1)
+        assert np.array_equal(labels_at_50hz(at_100, 100.0, "u", num_samples, "labels/x"), at_100[::2])
+    with pytest.raises(LabelRateError, match=r"labels/x: u: 3 labels \(from 6 at 100.0 Hz\) at 50 Hz"):
+        labels_at_50hz(np.zeros(6, np.int64), 100.0, "u", 16000, "labels/x")
+    with pytest.raises(LabelRateError, match="label rate 20"):
+        labels_at_50hz(np.zeros(6, np.int64), 20, "u", 16000, "labels/x")
+    with pytest.raises(LabelRateError, match="6 labels at 25 Hz"):  # coarse rates: checked at their own rate
+        labels_at_50hz(np.zeros(6, np.int64), 25, "u", 16000, "labels/x")

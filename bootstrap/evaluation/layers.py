@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from labelers.corpus.split import open_split
 
 from labelers.corpus.batching import iter_audio_batches
+from labelers.corpus.frames import SAMPLE_RATE
 from labelers.features_model import ModelFeatures
 
 from bootstrap.evaluation.clusters import fit_assign, label_quality
@@ -60,12 +61,12 @@ def parse_layers(spec: str, num_layers: int) -> list[int]:
 def _sample_rows(num_samples: list[int], max_seconds: float, seed: int) -> list[int]:
     """A seeded random subset of rows totalling at most `max_seconds` (all rows when they fit), in manifest order."""
     order = list(range(len(num_samples)))
-    if sum(num_samples) <= max_seconds * 16000:
+    if sum(num_samples) <= max_seconds * SAMPLE_RATE:
         return order
     random.Random(seed).shuffle(order)
     keep, total = [], 0
     for i in order:
-        if total + num_samples[i] > max_seconds * 16000 and keep:
+        if total + num_samples[i] > max_seconds * SAMPLE_RATE and keep:
             continue
         keep.append(i)
         total += num_samples[i]
@@ -81,7 +82,7 @@ def _split_frames(extractor, data_dir, split: str, max_seconds: float, seed: int
     rows = _sample_rows(manifest.num_samples, max_seconds, seed)
     feats: dict[int, list[np.ndarray]] = {layer: [] for layer in extractor.layers}
     frame_phones, skipped, seconds = [], [], 0.0
-    bar = tqdm(total=sum(manifest.num_samples[i] for i in rows) / 16000, unit="audio-s", desc=f"{split} features",
+    bar = tqdm(total=sum(manifest.num_samples[i] for i in rows) / SAMPLE_RATE, unit="audio-s", desc=f"{split} features",
                leave=False, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} audio-s [{elapsed}<{remaining}]")
     for batch in iter_audio_batches(manifest, rows, batch_seconds, rate=extractor.rate):
         skipped += [{"utt": manifest.utt_id(i), "reason": s.reason} for i, s in batch.skips.items()]
@@ -92,8 +93,8 @@ def _split_frames(extractor, data_dir, split: str, max_seconds: float, seed: int
                                                manifest.utt_id(i)))
             for layer in extractor.layers:
                 feats[layer].append(out[layer][j].float().cpu().numpy().astype(np.float16))  # half the memory
-            seconds += manifest.num_samples[i] / 16000
-        bar.update(sum(manifest.num_samples[i] for i in batch.indices + list(batch.skips)) / 16000)
+            seconds += manifest.num_samples[i] / SAMPLE_RATE
+        bar.update(sum(manifest.num_samples[i] for i in batch.indices + list(batch.skips)) / SAMPLE_RATE)
     bar.close()
     return feats, frame_phones, {"utterances": len(frame_phones), "seconds": round(seconds, 2), "skipped": skipped}
 
@@ -134,7 +135,7 @@ def evaluate_layers(model_dir: str | os.PathLike, data_dir: str | os.PathLike, s
     best_pnmi = max(results, key=lambda r: r["pnmi"])
     return {
         "model": str(model_dir), "data_dir": str(data_dir), "settings": dict(vars(s)),
-        "frame_rate": 16000 / extractor.hop, "num_hidden_states": num_hidden,
+        "frame_rate": SAMPLE_RATE / extractor.hop, "num_hidden_states": num_hidden,
         "train": {**tr_info, "frames": int(len(y_tr))}, "eval": {**ev_info, "frames": int(len(y_ev_all))},
         "phones": {"train_inventory": len(probe_inv), "eval_inventory": len(all_inv),
                    "chance_accuracy": float(np.bincount(y_ev_probe[y_ev_probe >= 0]).max() / len(y_ev_probe))},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from labelers.corpus.split import PHONE_RATE
-from labelers.corpus.frames import LABEL_LENGTH_TOLERANCE, nearest_frames, num_frames
+from labelers.corpus.frames import SAMPLE_RATE, check_label_length, nearest_frames
 
 
 class PhoneInventory:
@@ -38,8 +38,6 @@ def phones_at_rate(phones: np.ndarray, num_samples: int, n_frames: int, hop_samp
     The `.phn` row must have num_frames(num_samples, 100) symbols (+-1), else the file does not belong
     to this audio and we refuse rather than score misaligned labels.
     """
-    expected = num_frames(num_samples, PHONE_RATE)
-    if abs(len(phones) - expected) > LABEL_LENGTH_TOLERANCE:
-        raise ValueError(f"{utt}: {len(phones)} reference phones at 100 Hz, but its {num_samples} samples give {expected}")
-    u = nearest_frames(n_frames, 16000 / hop_samples, PHONE_RATE)
+    check_label_length(len(phones), num_samples, PHONE_RATE, utt, what="reference phones")
+    u = nearest_frames(n_frames, SAMPLE_RATE / hop_samples, PHONE_RATE)
     return phones[np.minimum(u, len(phones) - 1)]

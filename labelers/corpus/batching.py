@@ -1,6 +1,10 @@
-"""Decode a manifest's audio in length-sorted batches, in background threads, skipping bad files.
+"""Length-bucketed batches, and decoding a manifest's audio in them, in background threads, skipping bad files.
 
-Shared by the labeling run and the k-means fit so both read audio the same way: soundfile decode
+`sort_by_length` + `pack_by_length` are the one length-bucketing batcher of the project: labeling,
+features (encoder pieces), CTC inference, CTC training and pre-training all group their items with it,
+each with its own order (ascending or descending, seeded ties) and padding rule.
+
+`iter_audio_batches` is shared by the labeling run and the k-means fit so both read audio the same way: soundfile decode
 through `labelers.corpus.audio.load_audio`, an AudioError becomes a `Skip` with its reason (never a crash),
 and a file whose decoded length disagrees with the manifest is skipped rather than mislabelled.
 """
@@ -14,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labelers.corpus.audio import SAMPLE_RATE, AudioError, load_audio
-from labelers.corpus.frames import num_frames
+from labelers.corpus.audio import AudioError, load_audio
+from labelers.corpus.frames import SAMPLE_RATE, num_frames
 from labelers.corpus.label_store import Skip
 from labelers.corpus.manifest import Manifest
 
@@ -27,24 +31,54 @@ class AudioBatch:
     skips: dict[int, Skip]  # manifest row -> why it could not be decoded
 
 
+def sort_by_length(lengths: Sequence[int], indices: Sequence[int] | None = None, *, descending: bool = False,
+                   tie_break: Sequence[float] | None = None) -> list[int]:
+    """`indices` (default: all) ordered by length; equal lengths by `tie_break[i]` (e.g. seeded random
+    numbers), then by index. Descending keeps equal lengths in index order too."""
+    rows = range(len(lengths)) if indices is None else indices
+    if descending:
+        return sorted(rows, key=lambda i: (-lengths[i], i))
+    if tie_break is None:
+        return sorted(rows, key=lambda i: (lengths[i], i))
+    return sorted(rows, key=lambda i: (lengths[i], tie_break[i], i))
+
+
+def pack_by_length(order: Sequence[int], lengths: Sequence[int], budget: float, *, crop: bool = False,
+                   max_batch_size: int = 0, same_length: bool = False) -> list[list[int]]:
+    """Cut `order` greedily into batches of at most `budget` padded samples, keeping the order.
+
+    A batch costs (its size) x (the length every member is padded to: the longest, or with `crop` the
+    shortest, to which all are cropped). A new batch starts when the next item would exceed the budget,
+    when `max_batch_size` (0 = no cap) items are in, or with `same_length` when its length differs from
+    the previous item's (models that normalise over time cannot be padded). A single item longer than
+    the budget is a batch on its own.
+    """
+    batches, cur, width = [], [], 0
+    for i in order:
+        n = int(lengths[i])
+        if cur:
+            grown = min(width, n) if crop else max(width, n)
+            if (grown * (len(cur) + 1) > budget or (max_batch_size and len(cur) >= max_batch_size)
+                    or (same_length and n != int(lengths[cur[-1]]))):
+                batches.append(cur)
+                cur = []
+            else:
+                width = grown
+        if not cur:
+            width = n
+        cur.append(i)
+    if cur:
+        batches.append(cur)
+    return batches
+
+
 def length_batches(lengths: Sequence[int], indices: Sequence[int], batch_seconds: float) -> list[list[int]]:
     """Group rows sorted by length so that (longest in batch) x (batch size) <= batch_seconds.
 
     Deterministic for a given input; a single utterance longer than the budget is a batch on its own.
     """
     budget = max(1, int(batch_seconds * SAMPLE_RATE))
-    order = sorted(indices, key=lambda i: (lengths[i], i))
-    batches, cur, cur_max = [], [], 0
-    for i in order:
-        new_max = max(cur_max, lengths[i])
-        if cur and new_max * (len(cur) + 1) > budget:
-            batches.append(cur)
-            cur, new_max = [], lengths[i]
-        cur.append(i)
-        cur_max = new_max
-    if cur:
-        batches.append(cur)
-    return batches
+    return pack_by_length(sort_by_length(lengths, indices), lengths, budget)
 
 
 def load_checked(manifest: Manifest, i: int, rate: float | None) -> np.ndarray | Skip:

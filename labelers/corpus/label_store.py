@@ -22,7 +22,7 @@ import numpy as np
 
 from labelers.corpus.atomic import write_json, write_lines
 from labelers.corpus.split import open_split
-from labelers.corpus.frames import LABEL_LENGTH_TOLERANCE, num_frames
+from labelers.corpus.frames import LABEL_LENGTH_TOLERANCE, check_label_length
 from labelers.corpus.manifest import read_side_file
 
 FORMAT_VERSION = 1
@@ -114,12 +114,8 @@ class LabelSet:
                 out.append(None)
                 continue
             labels = np.array(line.split(), dtype=np.int64)
-            expected = num_frames(manifest.num_samples[i], self.label_rate)
-            if abs(len(labels) - expected) > tolerance:
-                raise LabelStoreError(
-                    f"{manifest.relpaths[i]}: {len(labels)} labels at {self.label_rate} Hz, but its "
-                    f"{manifest.num_samples[i]} samples give {expected} frames (tolerance {tolerance})"
-                )
+            check_label_length(len(labels), manifest.num_samples[i], self.label_rate, manifest.relpaths[i],
+                               error=LabelStoreError, tolerance=tolerance)
             if labels.min() < 0 or labels.max() >= self.num_classes:
                 raise LabelStoreError(
                     f"{manifest.relpaths[i]}: class id outside [0, {self.num_classes}) in {split}.km"
@@ -286,12 +282,9 @@ def import_fairseq(
                 lab = np.array([lookup[t] for t in tokens] if lookup else tokens, dtype=np.int64)
             except (KeyError, ValueError) as e:
                 raise LabelStoreError(f"{km_dir / (split + '.km')}:{i + 1}: label {e} is not in the dictionary") from None
-            expected = num_frames(manifest.num_samples[i], label_rate)
-            if abs(len(lab) - expected) > tolerance:
-                raise LabelStoreError(
-                    f"{km_dir / (split + '.km')}:{i + 1} ({manifest.relpaths[i]}): {len(lab)} labels, but "
-                    f"{manifest.num_samples[i]} samples give {expected} frames at {label_rate} Hz"
-                )
+            expected = check_label_length(len(lab), manifest.num_samples[i], label_rate,
+                                          f"{km_dir / (split + '.km')}:{i + 1} ({manifest.relpaths[i]})",
+                                          error=LabelStoreError, tolerance=tolerance)
             if len(lab) != expected:
                 n_adj += 1
                 lab = lab[:expected] if len(lab) > expected else np.concatenate([lab, np.repeat(lab[-1:], expected - len(lab))])

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labelers.corpus.atomic import atomic_open, write_lines
+from labelers.corpus.frames import SAMPLE_RATE
 
 
 class ManifestError(ValueError):
@@ -34,7 +35,7 @@ class Manifest:
         """A readable utterance id: the relative path without its extension."""
         return os.path.splitext(self.relpaths[i])[0]
 
-    def total_seconds(self, sample_rate: int = 16000) -> float:
+    def total_seconds(self, sample_rate: int = SAMPLE_RATE) -> float:
         return sum(self.num_samples) / sample_rate
 
 

@@ -6,7 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from labelers.corpus.manifest import Manifest, file_sha256, read_manifest, read_side_file
+from labelers.corpus.manifest import (
+    Manifest, file_sha256, letters_to_words, read_manifest, read_side_file, words_to_letters,
+)
 
 PHONE_RATE = 100  # reference phones: one symbol per 10 ms frame
 
@@ -40,6 +42,27 @@ class Split:
 
     def letters(self) -> list[str]:
         return self.lines("ltr")
+
+    def transcripts(self, unit: str = "words") -> list[str] | None:
+        """One transcript per manifest row, as `words` (from `.wrd`, else converted from `.ltr`) or as
+        `letters` (fairseq `.ltr` form, from `.ltr`, else converted from `.wrd`); None when neither file exists."""
+        if unit not in ("words", "letters"):
+            raise ValueError(f"transcript unit must be 'words' or 'letters', got {unit!r}")
+        own, other = ("wrd", "ltr") if unit == "words" else ("ltr", "wrd")
+        convert = letters_to_words if unit == "words" else words_to_letters
+        if self.has(own):
+            return self.lines(own)
+        if self.has(other):
+            return [convert(line) for line in self.lines(other)]
+        return None
+
+    def require_transcripts(self, unit: str = "words") -> list[str]:
+        """`transcripts(unit)`, or FileNotFoundError naming the split when it has none."""
+        lines = self.transcripts(unit)
+        if lines is None:
+            raise FileNotFoundError(
+                f"{self.manifest_path}: split '{self.name}' has no transcripts ({self.name}.ltr or {self.name}.wrd)")
+        return lines
 
     def phones(self) -> list[list[str]]:
         return [line.split() for line in self.lines("phn")]

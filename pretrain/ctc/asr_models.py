@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from labelers.corpus.audio import SAMPLE_RATE
+from labelers.corpus.frames import SAMPLE_RATE
 
 
 def scratch_ctc_model(arch: dict, vocab_size: int, pad_id: int = 0):

@@ -27,14 +27,7 @@ from pretrain.loop import LoopConfig, accumulation_steps
 
 def split_letters(data_dir, split: str) -> list[str]:
     """`.ltr` lines of a split, or its `.wrd` lines converted to letters."""
-    from labelers.corpus.manifest import words_to_letters
-
-    sp = open_split(data_dir, split)
-    if sp.has("ltr"):
-        return sp.letters()
-    if sp.has("wrd"):
-        return [words_to_letters(w) for w in sp.words()]
-    raise FileNotFoundError(f"{sp.manifest_path}: split '{split}' has no transcripts ({split}.ltr or {split}.wrd)")
+    return open_split(data_dir, split).require_transcripts("letters")
 
 
 class CTCTask:

@@ -61,15 +61,16 @@ class ErrorCounter:
         return {"cer": self.cer, "wer": self.wer, "utterances": self.utterances, "chars": self.chars, "words": self.words}
 
 
-def cer(refs: list[str], hyps: list[str]) -> float:
+def count_errors(refs: list[str], hyps: list[str]) -> ErrorCounter:
     c = ErrorCounter()
     for r, h in zip(refs, hyps, strict=True):
         c.add(r, h)
-    return c.cer
+    return c
+
+
+def cer(refs: list[str], hyps: list[str]) -> float:
+    return count_errors(refs, hyps).cer
 
 
 def wer(refs: list[str], hyps: list[str]) -> float:
-    c = ErrorCounter()
-    for r, h in zip(refs, hyps, strict=True):
-        c.add(r, h)
-    return c.wer
+    return count_errors(refs, hyps).wer

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from labelers.corpus.audio import SAMPLE_RATE, AudioError, load_audio
+from labelers.corpus.audio import AudioError, load_audio
+from labelers.corpus.frames import SAMPLE_RATE
+from labelers.corpus.batching import pack_by_length, sort_by_length
 from labelers.corpus.split import open_split
 
 from pretrain.ctc.vocab import encode_letters, letters_to_text
@@ -51,16 +53,9 @@ class CTCSplit:
 def load_ctc_split(data_dir, split: str, vocab: dict[str, int], frames_for_samples=None,
                    max_seconds: float | None = None, min_seconds: float = 0.0) -> CTCSplit:
     """Read `{split}.tsv` + `{split}.ltr` (or `.wrd`, converted) and keep the utterances CTC can learn."""
-    from labelers.corpus.manifest import words_to_letters
-
     sp = open_split(data_dir, split)
     manifest = sp.manifest()
-    if sp.has("ltr"):
-        letters = sp.letters()
-    elif sp.has("wrd"):
-        letters = [words_to_letters(w) for w in sp.words()]
-    else:
-        raise FileNotFoundError(f"{sp.manifest_path}: split '{split}' has no transcripts ({split}.ltr or {split}.wrd)")
+    letters = sp.require_transcripts("letters")
     out = CTCSplit(split, [], [], [], [], [])
     for i, line in enumerate(letters):
         utt, n = manifest.utt_id(i), manifest.num_samples[i]
@@ -95,19 +90,9 @@ def length_sorted_batches(num_samples: list[int], batch_seconds: float, max_batc
     and breaks ties between equal lengths, so every process derives the same list from the same seed.
     """
     rng = random.Random(seed)
-    order = sorted(range(len(num_samples)), key=lambda i: (num_samples[i], rng.random() if shuffle else i))
-    budget = batch_seconds * SAMPLE_RATE
-    batches, cur, longest = [], [], 0
-    for i in order:
-        n = num_samples[i]
-        grown = max(longest, n) * (len(cur) + 1)
-        if cur and (grown > budget or (max_batch_size and len(cur) >= max_batch_size)):
-            batches.append(cur)
-            cur, longest = [], 0
-        cur.append(i)
-        longest = max(longest, n)
-    if cur:
-        batches.append(cur)
+    ties = [rng.random() for _ in num_samples] if shuffle else None
+    order = sort_by_length(num_samples, tie_break=ties)
+    batches = pack_by_length(order, num_samples, batch_seconds * SAMPLE_RATE, max_batch_size=max_batch_size)
     if shuffle:
         rng.shuffle(batches)
     return batches

@@ -13,7 +13,8 @@ import numpy as np
 import soundfile as sf
 
 from labelers.corpus.atomic import write_json
-from labelers.corpus.audio import SAMPLE_RATE, AudioError, load_audio
+from labelers.corpus.audio import AudioError, load_audio
+from labelers.corpus.frames import SAMPLE_RATE
 from labelers.corpus.manifest import Manifest, write_manifest, write_side_file, words_to_letters
 
 _NON_WORD = re.compile(r"[^\w']+")

@@ -72,13 +72,17 @@ def load_any(dataset: str):
         ) from None
 
 
+def _existing_column(ds, wanted: str) -> str:
+    if wanted not in ds.column_names:
+        raise ValueError(f"no column '{wanted}' (columns: {ds.column_names})")
+    return wanted
+
+
 def pick_audio_column(ds, wanted: str | None) -> str:
     from datasets import Audio
 
     if wanted:
-        if wanted not in ds.column_names:
-            raise ValueError(f"no column '{wanted}' (columns: {ds.column_names})")
-        return wanted
+        return _existing_column(ds, wanted)
     for name, feature in ds.features.items():
         if isinstance(feature, Audio):
             return name
@@ -90,9 +94,7 @@ def pick_audio_column(ds, wanted: str | None) -> str:
 
 def pick_text_column(ds, wanted: str | None) -> str | None:
     if wanted:
-        if wanted not in ds.column_names:
-            raise ValueError(f"no column '{wanted}' (columns: {ds.column_names})")
-        return wanted
+        return _existing_column(ds, wanted)
     return next((c for c in TEXT_COLUMNS if c in ds.column_names), None)
 
 

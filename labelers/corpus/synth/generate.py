@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from labelers.corpus.atomic import write_json
-from labelers.corpus.audio import SAMPLE_RATE
+from labelers.corpus.frames import SAMPLE_RATE
 from labelers.corpus.split import PHONE_RATE
 from labelers.corpus.manifest import Manifest, write_manifest, write_side_file, words_to_letters
 from labelers.corpus.synth.espeak import require_espeak
