@@ -59,6 +59,11 @@ class DataConfig:
     pad_audio: bool = field(default=False, metadata={"help": "pad to the longest in a batch instead of cropping"})
     normalize: bool = field(default=False, metadata={"help": "zero-mean unit-variance waveforms (large: true)"})
     num_workers: int = field(default=2, metadata={"help": "DataLoader worker processes"})
+    prefetch_factor: int = field(default=2, metadata={"help": "batches each worker prepares ahead (num_workers > 0)"})
+    length_buckets: list[float] = field(default_factory=list, metadata={
+        "help": "fixed-shape batches (for torch.compile / CUDA graphs): crop lengths in seconds; a batch is "
+                "cropped to the longest bucket its shortest utterance reaches and holds batch_seconds // bucket "
+                "utterances; shorter utterances are skipped ([] = dynamic shapes)"})
     valid_max_batches: int = field(default=50, metadata={"help": "validation batches per evaluation (0 = all)"})
 
 
@@ -135,6 +140,26 @@ def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: in
     return utts, skipped
 
 
+def make_bucket_batches(sizes: np.ndarray, buckets: list[int], budget: int, seed: int, epoch: int,
+                        shuffle: bool = True) -> list[list[int]]:
+    """Fixed-shape batches: every utterance goes to the longest bucket it reaches; each batch holds exactly
+    budget // bucket utterances of one bucket (a bucket's remainder waits for the next epoch's draw).
+    The batch shapes are then (budget // b, b) for the buckets b in use: a handful of shapes to compile."""
+    rng = np.random.default_rng((seed, epoch, 0))
+    buckets = sorted(buckets)
+    which = np.searchsorted(buckets, np.asarray(sizes), side="right") - 1  # -1: shorter than every bucket
+    batches = []
+    for k, b in enumerate(buckets):
+        members = np.flatnonzero(which == k)
+        if shuffle:
+            members = rng.permutation(members)
+        per = max(1, budget // b)
+        batches += [members[i : i + per].tolist() for i in range(0, len(members) - per + 1, per)]
+    if shuffle:
+        batches = [batches[j] for j in rng.permutation(len(batches))]
+    return batches
+
+
 def make_batches(sizes: np.ndarray, budget: int, crop: bool, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
     """Bucketed dynamic batches: sort by size (random ties), fill up to `budget` samples, shuffle."""
     rng = np.random.default_rng((seed, epoch, 0))
@@ -158,8 +183,10 @@ class BatchBuilder(torch.utils.data.Dataset):
     """Indexed by (epoch, batch id, utterance positions); loads, crops, pads, masks a whole batch."""
 
     def __init__(self, utts: list[Utterance], cfg: DataConfig, mask: MaskParams, seed: int,
-                 frame_rate: float = MODEL_RATE):
+                 frame_rate: float = MODEL_RATE, output_frames=None):
         self.utts, self.cfg, self.mask, self.seed = utts, cfg, mask, seed
+        # frames the encoder yields for n samples (w2v-bert: one fewer than the labels at times)
+        self.output_frames = output_frames or (lambda n: num_frames(n, frame_rate))
         self.frame_rate, self.hop = frame_rate, int(round(SAMPLE_RATE / frame_rate))
 
     def __len__(self) -> int:
@@ -189,12 +216,16 @@ class BatchBuilder(torch.utils.data.Dataset):
             return {"wav": None, "skipped": skipped, "utts": []}
         lengths = [min(len(w), self.cfg.max_sample_size) for w in wavs]
         target = max(lengths) if self.cfg.pad_audio else min(lengths)
+        if self.cfg.length_buckets:  # fixed shapes: down to the bucket this batch was built for
+            fits = [b for b in bucket_samples(self.cfg.length_buckets) if b <= target]
+            target = fits[-1] if fits else target
         out_len = [min(n, target) for n in lengths]
         hop, rate = self.hop, self.frame_rate
         B, S, T = len(wavs), target, num_frames(target, rate)
         wav_t = torch.zeros(B, S)
         tgt = [torch.full((B, T), IGNORE, dtype=torch.long) for _ in labs[0]]
         frame_lengths = torch.zeros(B, dtype=torch.long)
+        maskable = np.zeros(B, dtype=np.int64)  # frames with every label and an encoder output: masks go there
         for b, (w, ls, n) in enumerate(zip(wavs, labs, out_len)):
             k = int(rng.integers(0, (len(w) - n) // hop + 1))  # crop offset in frames
             piece = w[k * hop : k * hop + n]
@@ -203,13 +234,20 @@ class BatchBuilder(torch.utils.data.Dataset):
             wav_t[b, :n] = torch.from_numpy(np.ascontiguousarray(piece))
             t_n = num_frames(n, rate)
             frame_lengths[b] = t_n
+            maskable[b] = min(t_n, self.output_frames(n))
             for i, lab in enumerate(ls):
                 seg = lab[k : k + t_n]
                 tgt[i][b, : len(seg)] = torch.from_numpy(seg)
-        mask = compute_mask(frame_lengths.numpy(), T, self.mask.prob, self.mask.length, self.mask.min_masks, rng)
+                maskable[b] = min(maskable[b], len(seg))
+        mask = compute_mask(maskable, T, self.mask.prob, self.mask.length, self.mask.min_masks, rng)
+        # Every row masks the same number of frames (compute_mask's same_count): their positions as a
+        # (B, M) index lets the model gather masked frames without a host-side count.
+        counts = mask.sum(1)
+        mask_index = (torch.from_numpy(np.stack([np.flatnonzero(r) for r in mask]))
+                      if counts.min() == counts.max() and counts[0] > 0 else None)
         return {
             "wav": wav_t, "frame_lengths": frame_lengths, "wav_lengths": torch.tensor(out_len, dtype=torch.long),
-            "targets": tgt, "mask": torch.from_numpy(mask),
+            "targets": tgt, "mask": torch.from_numpy(mask), "mask_index": mask_index,
             "audio_seconds": float(sum(out_len)) / SAMPLE_RATE, "utts": names, "skipped": skipped,
             "padded": self.cfg.pad_audio and len(set(out_len)) > 1,
         }
@@ -230,7 +268,7 @@ class PretrainData:
     """The batches of one split for one rank: `loader(epoch, start)` is a DataLoader over them."""
 
     def __init__(self, cfg: DataConfig, split: str, mask: MaskParams, seed: int, rank: int = 0, world: int = 1,
-                 shuffle: bool = True, pin_memory: bool = False, frame_rate: float = MODEL_RATE):
+                 shuffle: bool = True, pin_memory: bool = False, frame_rate: float = MODEL_RATE, output_frames=None):
         self.cfg, self.split, self.seed, self.rank, self.world = cfg, split, seed, rank, world
         self.shuffle, self.pin_memory = shuffle, pin_memory
         self.utts, self.skipped = load_split(cfg.data_dir, split, cfg.label_dirs, cfg.min_sample_size, frame_rate)
@@ -238,9 +276,21 @@ class PretrainData:
             raise ValueError(f"{cfg.data_dir}/{split}: no usable utterances ({len(self.skipped)} skipped)")
         self.sizes = np.array([min(u.num_samples, cfg.max_sample_size) for u in self.utts])
         self.budget = int(cfg.batch_seconds * SAMPLE_RATE)
+        if cfg.length_buckets:
+            if cfg.pad_audio:
+                raise ValueError("data.length_buckets crops batches to fixed lengths: it needs pad_audio: false")
+            shortest = min(bucket_samples(cfg.length_buckets))
+            short = [u for u, n in zip(self.utts, self.sizes) if n < shortest]
+            self.skipped += [{"utt": u.utt, "reason": f"{u.num_samples} samples < the shortest length bucket "
+                                                      f"{shortest}"} for u in short]
+            keep = self.sizes >= shortest
+            self.utts = [u for u, k in zip(self.utts, keep) if k]
+            self.sizes = self.sizes[keep]
+            if not self.utts:
+                raise ValueError(f"{cfg.data_dir}/{split}: no utterance reaches the shortest length bucket")
         if self.budget < cfg.min_sample_size:
             raise ValueError(f"batch_seconds={cfg.batch_seconds} holds less than one min_sample_size utterance")
-        self.builder = BatchBuilder(self.utts, cfg, mask, seed, frame_rate)
+        self.builder = BatchBuilder(self.utts, cfg, mask, seed, frame_rate, output_frames)
 
     @property
     def seconds(self) -> float:
@@ -248,8 +298,12 @@ class PretrainData:
 
     def batch_keys(self, epoch: int) -> list[tuple[int, int, list[int]]]:
         """This rank's (epoch, batch id, members); every rank gets the same number of batches."""
-        batches = make_batches(self.sizes, self.budget, not self.cfg.pad_audio, self.seed, epoch if self.shuffle else 0,
-                               self.shuffle)
+        if self.cfg.length_buckets:
+            batches = make_bucket_batches(self.sizes, bucket_samples(self.cfg.length_buckets), self.budget, self.seed,
+                                          epoch if self.shuffle else 0, self.shuffle)
+        else:
+            batches = make_batches(self.sizes, self.budget, not self.cfg.pad_audio, self.seed,
+                                   epoch if self.shuffle else 0, self.shuffle)
         usable = len(batches) - len(batches) % self.world if len(batches) >= self.world else len(batches)
         keys = [(epoch, b, batches[b]) for b in range(usable)]
         return keys[self.rank :: self.world] if len(batches) >= self.world else keys
@@ -262,5 +316,11 @@ class PretrainData:
             self.builder, sampler=EpochBatches(keys), batch_size=None, num_workers=self.cfg.num_workers,
             pin_memory=self.pin_memory, generator=torch.Generator(),  # never touch the global RNG
             persistent_workers=False,
+            prefetch_factor=self.cfg.prefetch_factor if self.cfg.num_workers > 0 else None,
         )
+
+
+def bucket_samples(seconds: list[float]) -> list[int]:
+    """Bucket lengths in samples, on the 1280-sample grid (a whole number of frames at every backbone rate)."""
+    return sorted({max(1280, int(s * SAMPLE_RATE) // 1280 * 1280) + 400 for s in seconds})
 

@@ -71,6 +71,9 @@ class LoopConfig:
     keep_last: int = field(default=3, metadata={"help": "checkpoints kept on disk"})
     resume: str = field(default="auto", metadata={"help": "auto (latest checkpoint if any) | none | <checkpoint path>"})
     trackers: str = field(default="tensorboard", metadata={"help": "accelerate trackers, comma-separated ('' = none)"})
+    compile: bool = field(default=False, metadata={"help": "torch.compile the model's forward (eager fallback with a warning)"})
+    compile_mode: str = field(default="", metadata={"help": "torch.compile mode ('' = default, max-autotune, reduce-overhead)"})
+    compile_backend: str = field(default="inductor", metadata={"help": "torch.compile backend"})
 
 
 class Task(Protocol):
@@ -271,6 +274,10 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
     optimizer = make_optimizer(model, cfg)
     scheduler = make_scheduler(optimizer, cfg)
     model, optimizer = accelerator.prepare(model, optimizer)
+    if cfg.compile:
+        from pretrain.compile import compile_forward
+
+        compile_forward(accelerator.unwrap_model(model), cfg.compile_mode, cfg.compile_backend)
     # The scheduler is not prepared: Accelerate would step it once per process. It follows our update count.
     state = TrainState()
     accelerator.register_for_checkpointing(scheduler, state)

@@ -106,11 +106,15 @@ class HubertPretrainModel(nn.Module):
         return cos / self.cfg.logit_temp
 
     def forward(self, wav, targets: list[torch.Tensor], mask: torch.Tensor, wav_lengths=None, with_unmasked=None,
-                per_frame: bool = False) -> PretrainOutput:
+                per_frame: bool = False, mask_index: torch.Tensor | None = None) -> PretrainOutput:
         """What a loss in `pretrain.loss` needs. `targets[i]` is (B, T) class ids at the backbone's frame rate,
         IGNORE where there is no label; `wav_lengths` (samples) only for padded batches. Only the frames the loss uses go through the projection and the logits: masked ones
         (unless their weight is 0 in training), unmasked ones if `with_unmasked` (default: their weight
-        > 0), every frame as (B, T, K) if `per_frame`."""
+        > 0), every frame as (B, T, K) if `per_frame`.
+
+        `mask_index` (B, M): the masked frames of each row, all labelled (what `pretrain.data` gives). The
+        masked frames are then gathered with it: fixed shapes and no host-device synchronisation, where
+        boolean selection needs the count on the host. Without it, `mask & labelled` selects them."""
         if len(targets) != len(self.num_classes):
             raise ValueError(f"{len(targets)} target sets given, the head has {len(self.num_classes)}")
         h, pen, attn = self.encode(wav, wav_lengths, mask)
@@ -122,13 +126,19 @@ class HubertPretrainModel(nn.Module):
         sel_m = mask & labelled
         sel_u = (~mask) & labelled
         with_masked = self.cfg.pred_masked_weight > 0 or not self.training
-        h_m = h[sel_m] if with_masked else None
+        if mask_index is not None:
+            B, M = mask_index.shape
+            h_m = h.gather(1, mask_index[..., None].expand(B, M, h.shape[-1])).reshape(B * M, -1)
+            target_m = [t.gather(1, mask_index).reshape(-1) for t in targets]
+        else:
+            h_m = h[sel_m] if with_masked else None
+            target_m = [t[sel_m] for t in targets]
         h_u = h[sel_u] if with_unmasked else None
         n = range(len(targets))
         return PretrainOutput(
             feature_pen=pen, mask=mask, padding=None if attn is None else ~attn, targets=targets,
             logit_m=[self.logits(h_m, i) for i in n] if with_masked else None,
-            target_m=[t[sel_m] for t in targets],
+            target_m=target_m,
             logit_u=[self.logits(h_u, i) for i in n] if with_unmasked else None,
             target_u=[t[sel_u] for t in targets] if with_unmasked else None,
             logits=[self.logits(h, i) for i in n] if per_frame else None,

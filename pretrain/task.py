@@ -27,7 +27,8 @@ class PretrainTask:
 
         common = dict(rank=accelerator.process_index, world=accelerator.num_processes,
                       pin_memory=accelerator.device.type == "cuda",
-                      frame_rate=backbone_class(model_cfg.backbone).frame_rate)
+                      frame_rate=backbone_class(model_cfg.backbone).frame_rate,
+                      output_frames=backbone_class(model_cfg.backbone).output_frames)
         self.train = PretrainData(data_cfg, data_cfg.train_split, mask, seed, **common)
         self.valid = (PretrainData(data_cfg, data_cfg.valid_split, mask, seed + 1, shuffle=False, **common)
                       if data_cfg.valid_split else None)
@@ -51,7 +52,10 @@ class PretrainTask:
         targets = [t.to(dev, non_blocking=True) for t in batch["targets"]]
         mask = batch["mask"].to(dev, non_blocking=True)
         lengths = batch["wav_lengths"].to(dev, non_blocking=True) if batch["padded"] else None
-        out = model(wav, targets, mask, lengths, with_unmasked=with_unmasked, per_frame=self.loss.per_frame)
+        index = batch.get("mask_index")
+        index = index.to(dev, non_blocking=True) if index is not None else None
+        out = model(wav, targets, mask, lengths, with_unmasked=with_unmasked, per_frame=self.loss.per_frame,
+                    mask_index=index)
         return self.loss.fn(out, self.model_cfg)
 
     def flops(self, batch) -> float:

@@ -48,6 +48,11 @@ class Backbone(nn.Module):
         """Label frames for an utterance: the project's single frame-count rule at this frame rate."""
         return frames_at_rate(num_samples, self.frame_rate)
 
+    @classmethod
+    def output_frames(cls, num_samples: int) -> int:
+        """Frames the encoder itself gives for an unpadded utterance (masks stay inside them)."""
+        return frames_at_rate(num_samples, cls.frame_rate)
+
     def encode(self, wav: torch.Tensor, frame_lengths: torch.Tensor | None, mask: torch.Tensor | None):
         raise NotImplementedError
 

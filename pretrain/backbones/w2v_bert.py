@@ -41,6 +41,7 @@ def w2v_bert_config(cfg) -> Wav2Vec2BertConfig:
         **arch,
         feature_projection_input_dim=160,
         hidden_dropout=cfg.dropout,
+        conformer_conv_dropout=cfg.dropout,
         attention_dropout=cfg.attention_dropout,
         activation_dropout=cfg.activation_dropout,
         feat_proj_dropout=cfg.dropout_input,
@@ -96,6 +97,10 @@ class W2vBertBackbone(Backbone):
         self.register_buffer("mel_filters", torch.from_numpy(np.asarray(fe.mel_filters, dtype=np.float32)),
                              persistent=False)
         self.register_buffer("window", torch.from_numpy(np.asarray(fe.window, dtype=np.float32)), persistent=False)
+
+    @classmethod
+    def output_frames(cls, num_samples: int) -> int:
+        return max(0, (num_samples - 400) // 160 + 1) // 2  # fbank frames stacked in pairs
 
     def features(self, wav, wav_lengths=None):
         return fbank_features(wav, wav_lengths, self.mel_filters, self.window)
