@@ -17,7 +17,13 @@ import json
 import sys
 from pathlib import Path
 
-from bootstrap.label_sources import SOURCES, fit_from_args
+from pretrain.cli_errors import cli_errors
+
+from bootstrap.commands.parsers import add_threads_argument, apply_threads
+from bootstrap.label_sources import add_source_options, settings_from_args
+from labelers.labeler import LabelSourceError
+from labelers.labeling_run import check_inputs
+from labelers.sources import SOURCES, RunSettings, fit_source_kmeans, label_with_source
 
 SUBCOMMANDS = ("fit-kmeans", "quality", "export-fairseq", "import-fairseq")
 
@@ -41,41 +47,45 @@ def _source_help() -> str:
 def _add_feature_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("features")
     g.add_argument("--source", required=True, choices=sorted(SOURCES), help="label source")
-    g.add_argument("--model", help="model folder for model-based sources (transformers format)")
-    g.add_argument("--layer", type=int, help="hidden layer whose features are clustered (hubert)")
     g.add_argument("--device", help="torch device (default: the accelerate process's device, else cuda if present)")
     g.add_argument("--batch-seconds", type=float, default=100.0,
                    help="audio per batch, padded length x utterances (default 100)")
-    for name, s in SOURCES.items():
-        if s.add_arguments:
-            s.add_arguments(p.add_argument_group(f"--source {name}"))
-
-
-def _add_kmeans_args(p: argparse.ArgumentParser, required_k: bool) -> None:
-    g = p.add_argument_group("k-means (fairseq defaults)")
-    g.add_argument("--n-clusters", type=int, required=required_k, help="number of clusters K (fairseq: 100 MFCC, 500 hubert)")
-    g.add_argument("--percent", type=float, default=0.1, help="fraction of utterances to fit on (default 0.1; <=0 or >=1: all)")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--max-iter", type=int, default=100)
-    g.add_argument("--kmeans-batch-size", type=int, default=10000, help="frames per minibatch (default 10000)")
-    g.add_argument("--max-no-improvement", type=int, default=100)
-    g.add_argument("--n-init", type=int, default=20, help="k-means++ candidates (default 20)")
-    g.add_argument("--init-size", type=int, default=None, help="frames per k-means++ candidate (default 3 x batch size)")
-    g.add_argument("--cache-dir", help="where the streamed feature cache lives while fitting (default: the output folder)")
+    add_source_options(p)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch intra-op CPU threads (default: torch's choice). 1 is fastest for MFCC labeling "
-                        "on a busy machine: Kaldi MFCC ops are small and threads only contend")
+    add_threads_argument(p, help="torch intra-op CPU threads (default: torch's choice). 1 is fastest for MFCC labeling "
+                         "on a busy machine: Kaldi MFCC ops are small and threads only contend")
 
 
-def _apply_threads(args) -> None:
-    if getattr(args, "threads", None):
-        import torch
+DESCRIPTIONS = {
+    "fit-kmeans": (
+        "Fit k-means (MiniBatchKMeans, fairseq parameters) on features of a sample of one split's utterances, "
+        "streaming minibatches from a disk cache so memory stays bounded. Writes OUT/kmeans.joblib and "
+        "OUT/kmeans.json (inertia, frames, seconds, parameters)."
+    ),
+    "quality": (
+        "Score a label store against reference phones ({split}.phn, 100 Hz) with fairseq's "
+        "measure_teacher_quality formulas: phone purity, cluster purity, PNMI; plus label "
+        "entropy/perplexity, used classes, average segment length."
+    ),
+    "export-fairseq": (
+        "Write {split}.tsv, {split}.km, dict.km.txt (and .wrd/.ltr when present) in fairseq's layout. "
+        "Skipped utterances are dropped from manifest, labels and transcripts together."
+    ),
+    "import-fairseq": (
+        "Validate fairseq {split}.km files against this corpus's manifests and write a label store."
+    ),
+}
 
-        torch.set_num_threads(args.threads)
+
+def _subcommand_parser(name: str, *required: tuple[str, str | None]) -> argparse.ArgumentParser:
+    """`bootstrap-labels NAME` with its required `--option` (help) pairs."""
+    p = argparse.ArgumentParser(prog=f"bootstrap-labels {name}", description=DESCRIPTIONS[name])
+    for flag, help_text in required:
+        p.add_argument(flag, required=True, help=help_text)
+    return p
 
 
 # ---------------------------------------------------------------- label (default command)
@@ -92,9 +102,6 @@ def label_parser() -> argparse.ArgumentParser:
     p.add_argument("--splits", required=True, help="comma-separated splits, e.g. train,valid")
     p.add_argument("--out", required=True, help="label folder to write")
     _add_feature_args(p)
-    p.add_argument("--kmeans", help="fitted k-means folder (from fit-kmeans); k-means sources")
-    p.add_argument("--fit-split", help="split to fit k-means on when --n-clusters is given (default: the first of --splits)")
-    _add_kmeans_args(p, required_k=False)
     g = p.add_argument_group("run")
     g.add_argument("--num-shards", type=int, default=None, help="split the work into N parts (fairseq nshard)")
     g.add_argument("--shard-id", type=int, default=None, help="which part this job labels, 0..N-1 (fairseq rank)")
@@ -108,49 +115,41 @@ def label_parser() -> argparse.ArgumentParser:
 
 
 def run_label(argv: list[str]) -> int:
-    from labelers.labeling_run import label_corpus
-
-    args = label_parser().parse_args(argv)
-    _apply_threads(args)
-    if (args.num_shards is None) != (args.shard_id is None):
-        raise SystemExit("--num-shards and --shard-id go together")
-    labeler = SOURCES[args.source].build_labeler(args)
-    summary = label_corpus(
-        labeler, args.data, args.splits, args.out, num_shards=args.num_shards, shard_id=args.shard_id,
-        batch_seconds=args.batch_seconds, chunk_utterances=args.chunk_utterances, num_workers=args.workers,
-        overwrite=args.overwrite, progress=not args.no_progress,
+    p = label_parser()
+    args = p.parse_args(argv)
+    apply_threads(args)
+    settings = settings_from_args(args)
+    check_inputs(args.data, args.splits, args.num_shards, args.shard_id)  # before k-means fits into OUT
+    run = RunSettings(
+        data=args.data, splits=args.splits, out=args.out, device=args.device, batch_seconds=args.batch_seconds,
+        num_shards=args.num_shards, shard_id=args.shard_id, chunk_utterances=args.chunk_utterances,
+        workers=args.workers, overwrite=args.overwrite, progress=not args.no_progress, summary_json=args.summary_json,
     )
-    if hasattr(labeler, "summary"):  # source-specific counts (ASR: alignments, removed characters, ...)
-        summary["labeler"] = labeler.summary()
-        print(f"  {labeler.source}: " + json.dumps(summary["labeler"]))
-    if args.summary_json:
-        from labelers.corpus.atomic import write_json
-
-        write_json(args.summary_json, summary)
+    label_with_source(args.source, settings, run)
     return 0
 
 
 # ---------------------------------------------------------------- fit-kmeans
 
 def run_fit_kmeans(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(
-        prog="bootstrap-labels fit-kmeans",
-        description="Fit k-means (MiniBatchKMeans, fairseq parameters) on features of a sample of one split's "
-                    "utterances, streaming minibatches from a disk cache so memory stays bounded. Writes "
-                    "OUT/kmeans.joblib and OUT/kmeans.json (inertia, frames, seconds, parameters).",
+    p = _subcommand_parser(
+        "fit-kmeans",
+        ("--data", "corpus folder with {split}.tsv"), ("--out", "folder for the k-means model"),
     )
-    p.add_argument("--data", required=True, help="corpus folder with {split}.tsv")
     p.add_argument("--split", default="train", help="split to fit on (default train)")
-    p.add_argument("--out", required=True, help="folder for the k-means model")
     _add_feature_args(p)
-    _add_kmeans_args(p, required_k=True)
     _common(p)
     args = p.parse_args(argv)
-    _apply_threads(args)
-    source = SOURCES[args.source]
-    if source.build_features is None:
-        raise SystemExit(f"--source {args.source} is not a k-means source")
-    fit_from_args(source, args, args.split, Path(args.out))
+    apply_threads(args)
+    spec = SOURCES[args.source]
+    if not spec.is_kmeans:
+        raise LabelSourceError(f"--source {args.source} is not a k-means source")
+    settings = settings_from_args(args)
+    if not settings.n_clusters:
+        p.error("the following arguments are required: --n-clusters")
+    run = RunSettings(data=args.data, splits=[args.split], out=args.out, device=args.device,
+                      batch_seconds=args.batch_seconds, progress=not args.no_progress)
+    fit_source_kmeans(spec, settings, run, args.split, Path(args.out))
     return 0
 
 
@@ -159,14 +158,10 @@ def run_fit_kmeans(argv: list[str]) -> int:
 def run_quality(argv: list[str]) -> int:
     from labelers.quality import format_quality, label_set_quality, write_quality
 
-    p = argparse.ArgumentParser(
-        prog="bootstrap-labels quality",
-        description="Score a label store against reference phones ({split}.phn, 100 Hz) with fairseq's "
-                    "measure_teacher_quality formulas: phone purity, cluster purity, PNMI; plus label "
-                    "entropy/perplexity, used classes, average segment length.",
+    p = _subcommand_parser(
+        "quality",
+        ("--labels", "label folder"), ("--reference", "corpus folder with {split}.tsv and {split}.phn"),
     )
-    p.add_argument("--labels", required=True, help="label folder")
-    p.add_argument("--reference", required=True, help="corpus folder with {split}.tsv and {split}.phn")
     p.add_argument("--split", default="valid")
     p.add_argument("--max-diff", type=int, default=None,
                    help="largest per-utterance length difference (100 Hz frames) trimmed silently (default 2 x upsampling + 1)")
@@ -185,13 +180,10 @@ def run_quality(argv: list[str]) -> int:
 def run_export(argv: list[str]) -> int:
     from labelers.corpus.label_store import export_fairseq
 
-    p = argparse.ArgumentParser(
-        prog="bootstrap-labels export-fairseq",
-        description="Write {split}.tsv, {split}.km, dict.km.txt (and .wrd/.ltr when present) in fairseq's layout. "
-                    "Skipped utterances are dropped from manifest, labels and transcripts together.",
+    p = _subcommand_parser(
+        "export-fairseq",
+        ("--labels", None), ("--out", None),
     )
-    p.add_argument("--labels", required=True)
-    p.add_argument("--out", required=True)
     p.add_argument("--splits", help="comma-separated (default: all in the label store)")
     p.add_argument("--data", help="corpus folder (default: the one recorded in labels.json)")
     args = p.parse_args(argv)
@@ -204,14 +196,11 @@ def run_export(argv: list[str]) -> int:
 def run_import(argv: list[str]) -> int:
     from labelers.corpus.label_store import import_fairseq
 
-    p = argparse.ArgumentParser(
-        prog="bootstrap-labels import-fairseq",
-        description="Validate fairseq {split}.km files against this corpus's manifests and write a label store.",
+    p = _subcommand_parser(
+        "import-fairseq",
+        ("--km-dir", "folder with {split}.km (and optionally dict.km.txt)"),
+        ("--data", "corpus folder whose {split}.tsv rows the .km lines follow"), ("--splits", None), ("--out", None),
     )
-    p.add_argument("--km-dir", required=True, help="folder with {split}.km (and optionally dict.km.txt)")
-    p.add_argument("--data", required=True, help="corpus folder whose {split}.tsv rows the .km lines follow")
-    p.add_argument("--splits", required=True)
-    p.add_argument("--out", required=True)
     p.add_argument("--source", required=True, help="name recorded as the label source (e.g. mfcc, hubert)")
     p.add_argument("--label-rate", type=float, required=True, help="labels per second (100 MFCC, 50 hubert)")
     p.add_argument("--num-classes", type=int, help="vocabulary size when there is no dict.km.txt")
@@ -226,10 +215,13 @@ def run_import(argv: list[str]) -> int:
 
 
 COMMANDS = {"fit-kmeans": run_fit_kmeans, "quality": run_quality, "export-fairseq": run_export,
-            "import-fairseq": run_import}
+        "import-fairseq": run_import}
 
 
+@cli_errors("bootstrap-labels")
 def main(argv: list[str] | None = None) -> int:
+    # Expected errors (LabelSourceError and other ValueErrors, OSError, AudioError) become one line and
+    # exit status 1 in `cli_errors`; --debug shows the traceback.
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in COMMANDS:
         return int(COMMANDS[argv[0]](argv[1:]) or 0)

@@ -21,6 +21,7 @@ import numpy as np
 from labelers.ctc_posteriors import CTCModel
 from labelers.ctc_targets import BLANK_POLICIES, TranscriptEncoder, TranscriptError, utterance_targets
 from labelers.corpus.label_store import Skip
+from labelers.labeler import Labeler, LabelSourceError
 
 UNALIGNABLE = ("skip", "best-path")
 
@@ -32,7 +33,7 @@ def printable_symbol(token: str) -> str:
     return "".join("_" if c.isspace() else c for c in token) or "<empty>"
 
 
-class AsrLabeler:
+class AsrLabeler(Labeler):
     source = "asr"
 
     def __init__(
@@ -52,9 +53,9 @@ class AsrLabeler:
         align_workers: int = 0,
     ):
         if blank not in BLANK_POLICIES:
-            raise ValueError(f"--blank must be one of {BLANK_POLICIES}, got {blank!r}")
+            raise LabelSourceError(f"--blank must be one of {BLANK_POLICIES}, got {blank!r}")
         if unalignable not in UNALIGNABLE:
-            raise ValueError(f"unalignable must be one of {UNALIGNABLE}, got {unalignable!r}")
+            raise LabelSourceError(f"unalignable must be one of {UNALIGNABLE}, got {unalignable!r}")
         self.model = model
         self.blank = blank
         self.label_rate = label_rate

@@ -27,11 +27,13 @@ import torch
 from sklearn.cluster import MiniBatchKMeans, kmeans_plusplus
 from tqdm.auto import tqdm
 
-from labelers.corpus.atomic import atomic_open, write_json
+from labelers.corpus.atomic import atomic_open, disk_full_as_error, write_json
 from labelers.corpus.batching import iter_audio_batches
 from labelers.corpus.frames import SAMPLE_RATE
 from labelers.corpus.split import open_split
 from labelers.corpus.label_store import Skip
+from labelers.corpus.temporaries import sweep_stale, temp_prefix
+from labelers.labeler import FrameFeatures, Labeler, LabelSourceError, PerUtteranceFeatures
 
 MODEL_FILE = "kmeans.joblib"
 STATS_FILE = "kmeans.json"
@@ -118,17 +120,14 @@ class KMeansModel:
         return h.hexdigest()
 
 
-class KMeansLabeler:
-    """Labels = nearest k-means center of each feature frame (Labeler interface, docs/ARCHITECTURE.md).
+class KMeansLabeler(Labeler):
+    """Labels = nearest k-means center of each feature frame.
 
-    With per-utterance CPU features (MFCC: `features.extract_one`), `prepare` lets the labeling run
+    With per-utterance CPU features (MFCC: `features.extract_one`), `preparer` lets the labeling run
     compute them in its decoding threads, in parallel; `label_prepared` then only assigns.
     """
 
-    uses_transcripts = False
-    prepare = None
-
-    def __init__(self, features, model: KMeansModel, device: str | torch.device | None = None):
+    def __init__(self, features: FrameFeatures, model: KMeansModel, device: str | torch.device | None = None):
         self.features = features
         self.model = model
         self.source = features.name
@@ -136,14 +135,15 @@ class KMeansLabeler:
         self.device = torch.device(device) if device is not None else default_device()
         centers = np.asarray(model.centers, dtype=np.float32)
         if centers.shape[1] != features.dim:
-            raise ValueError(
+            raise LabelSourceError(
                 f"k-means model {model.path} has {centers.shape[1]}-dim centers but the {features.name} "
                 f"features have {features.dim} dims (fitted on other features?)"
             )
         self.centers = torch.from_numpy(centers).to(self.device)
         self.centers_sq = (self.centers * self.centers).sum(1)
-        if getattr(features, "extract_one", None) is not None:
-            self.prepare = features.extract_one
+
+    def preparer(self):
+        return self.features.extract_one if isinstance(self.features, PerUtteranceFeatures) else None
 
     def symbols(self) -> list[str]:
         return [str(i) for i in range(self.model.n_clusters)]
@@ -200,7 +200,8 @@ class _FeatureCache:
 
     def append(self, x: np.ndarray) -> None:
         x = np.ascontiguousarray(x, dtype=np.float32)
-        x.tofile(self._f)  # no intermediate bytes copy
+        with disk_full_as_error(f"the k-means feature cache {self.path} (--cache-dir puts it elsewhere)", self.path.parent):
+            x.tofile(self._f)  # no intermediate bytes copy
         self.rows += x.shape[0]
 
     def close_writer(self) -> None:
@@ -263,7 +264,8 @@ def fit_kmeans(
     rows = sample_utterances(len(manifest), percent, seed)
     cache_root = Path(cache_dir) if cache_dir else Path(out_dir)
     cache_root.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".features.", suffix=".f32", dir=cache_root)
+    sweep_stale(cache_root)  # the feature cache of a killed fit (GBs on a large corpus)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix("features"), suffix=".f32", dir=cache_root)
     os.close(fd)
     cache = _FeatureCache(Path(tmp), features.dim)
     skipped: list[dict] = []
@@ -272,7 +274,7 @@ def fit_kmeans(
         total_samples = sum(manifest.num_samples[i] for i in rows)
         bar = tqdm(total=total_samples / SAMPLE_RATE, unit="s", desc=f"features {split}", disable=not progress,
                    file=sys.stderr, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} audio-s [{elapsed}<{remaining}]")
-        one = getattr(features, "extract_one", None)  # CPU features: computed in the decoding threads
+        one = features.extract_one if isinstance(features, PerUtteranceFeatures) else None  # CPU features: computed in the decoding threads
         for batch in iter_audio_batches(manifest, rows, batch_seconds, rate=features.rate, transform=one):
             for i, s in batch.skips.items():
                 skipped.append({"index": i, "utt": manifest.relpaths[i], "reason": s.reason})

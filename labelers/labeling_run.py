@@ -1,9 +1,9 @@
 """Label a corpus with any label source: sharded, resumable, merged into one label store.
 
-`label_corpus(labeler, data_dir, splits, out_dir)` works with every object that implements the
-Labeler interface of docs/ARCHITECTURE.md (k-means on MFCC or model features, CTC ASR tokens, ...).
-A labeler may also offer `prepare(wav) -> item` (per-utterance CPU work, run in the decoding
-threads) with `label_prepared(items, texts=None)`; then those are used instead of `label_batch`.
+`label_corpus(labeler, data_dir, splits, out_dir)` works with every `labelers.labeler.Labeler`
+(k-means on MFCC or model features, CTC ASR tokens, ...). When the labeler's `preparer()` returns a
+function (per-utterance CPU work), the decoding threads run it and `label_prepared` replaces
+`label_batch`.
 
 How the work is cut: each split's manifest rows are grouped into fixed *chunks* of
 `chunk_utterances` consecutive rows. The chunk grid depends only on the manifest, never on the
@@ -41,6 +41,7 @@ from labelers.distributed import distributed_state
 from labelers.corpus.frames import check_label_length
 from labelers.corpus.label_store import INFO_FILE, LabelSet, LabelStoreError, Skip, write_label_set
 from labelers.corpus.manifest import Manifest
+from labelers.labeler import Labeler
 
 WORK_DIR = ".work"
 DEFAULT_CHUNK_UTTERANCES = 256
@@ -67,6 +68,25 @@ def shard_range(total: int, num_shards: int, shard_id: int) -> tuple[int, int]:
     if not 0 <= shard_id < num_shards:
         raise ValueError(f"shard id {shard_id} outside [0, {num_shards})")
     return round(total / num_shards * shard_id), round(total / num_shards * (shard_id + 1))
+
+
+def check_inputs(data_dir: str | os.PathLike, splits: list[str] | str, num_shards: int | None = None,
+                 shard_id: int | None = None) -> list[str]:
+    """Refuse bad inputs before anything is written: a missing corpus folder or split, a bad shard pair."""
+    splits = [s for s in (splits.split(",") if isinstance(splits, str) else splits) if s]
+    if not splits:
+        raise ValueError("no splits to label")
+    if not Path(data_dir).is_dir():
+        raise FileNotFoundError(f"{data_dir}: corpus folder not found")
+    for split in splits:
+        open_split(data_dir, split)
+    if shard_id is not None and num_shards is None:
+        raise ValueError("--shard-id needs --num-shards")
+    if num_shards is not None:
+        shard_id = shard_id or 0
+        if not 0 <= shard_id < num_shards:
+            raise ValueError(f"--shard-id {shard_id} --num-shards {num_shards}: the shard id must be in [0, {num_shards})")
+    return splits
 
 
 def split_chunks(split: str, num_rows: int, chunk_utterances: int) -> list[Chunk]:
@@ -163,12 +183,12 @@ def _check_labels(labeler, lab, manifest: Manifest, i: int, num_classes: int) ->
     return arr.astype(np.int64, copy=False)
 
 
-def _label_chunk(labeler, chunk: Chunk, manifest: Manifest, texts: list[str] | None, batch_seconds: float,
+def _label_chunk(labeler: Labeler, chunk: Chunk, manifest: Manifest, texts: list[str] | None, batch_seconds: float,
                  num_classes: int, num_workers: int | None, bar) -> list[np.ndarray | Skip]:
     rows: dict[int, np.ndarray | Skip] = {}
-    pass_texts = bool(getattr(labeler, "uses_transcripts", False))
+    pass_texts = labeler.uses_transcripts
     # Optional CPU stage of a labeler (e.g. MFCCs), run per utterance in the decoding threads.
-    prepare = getattr(labeler, "prepare", None)
+    prepare = labeler.preparer()
     indices = range(chunk.start, chunk.end)
     for batch in iter_audio_batches(manifest, indices, batch_seconds, rate=labeler.label_rate,
                                     num_workers=num_workers, transform=prepare):
@@ -244,7 +264,7 @@ def _try_merge(labeler, data_dir, out_dir: Path, plan: dict[str, list[Chunk]], s
 # ---------------------------------------------------------------- entry point
 
 def label_corpus(
-    labeler,
+    labeler: Labeler,
     data_dir: str | os.PathLike,
     splits: list[str] | str,
     out_dir: str | os.PathLike,
@@ -266,13 +286,11 @@ def label_corpus(
     source that returns a wrong-length sequence stops the run with an error naming the utterance.
     """
     t0 = time.perf_counter()
-    splits = [s for s in (splits.split(",") if isinstance(splits, str) else splits) if s]
-    if not splits:
-        raise ValueError("no splits to label")
+    splits = check_inputs(data_dir, splits, num_shards, shard_id)  # before OUT exists
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     num_shards, shard_id, state = _resolve_shards(num_shards, shard_id)
     shard_range(1, num_shards, shard_id)  # validates the pair
+    out_dir.mkdir(parents=True, exist_ok=True)
     symbols = labeler.symbols()
     fingerprint = labeler_fingerprint(labeler, chunk_utterances, batch_seconds)
     origin = dict(labeler.describe(), fingerprint=fingerprint)
@@ -315,7 +333,7 @@ def label_corpus(
     t_label = time.perf_counter()
     for chunk in todo:
         manifest = manifests[chunk.split]
-        if getattr(labeler, "uses_transcripts", False) and chunk.split not in texts:
+        if labeler.uses_transcripts and chunk.split not in texts:
             texts[chunk.split] = read_transcripts(data_dir, chunk.split)
         rows = _label_chunk(labeler, chunk, manifest, texts.get(chunk.split), batch_seconds, len(symbols),
                             num_workers, bar)

@@ -18,6 +18,10 @@ if __package__ in (None, ""):  # run as a script (`accelerate launch pretrain`, 
     __package__ = "pretrain"
 
 
+from pretrain.cli_errors import cli_errors  # noqa: E402  (after the path fix above)
+
+
+@cli_errors("pretrain")
 def main(argv: list[str] | None = None) -> dict | None:
     argv = list(sys.argv[1:] if argv is None else argv)
     from pretrain.config import ConfigError, help_text, load_config
@@ -37,27 +41,16 @@ def main(argv: list[str] | None = None) -> dict | None:
     except ConfigError as e:
         sys.exit(f"config error: {e}")
 
-    from accelerate.utils import DistributedDataParallelKwargs
+    from pretrain.pretraining import run_pretraining
 
-    from pretrain.loop import make_accelerator, run_training
-    from pretrain.task import PretrainTask
+    return run_pretraining(cfg)
 
-    # LayerDrop skips whole layers, so DDP must tolerate parameters without gradients.
-    ddp = DistributedDataParallelKwargs(find_unused_parameters=cfg.model.layerdrop > 0)
-    accelerator = make_accelerator(cfg.loop, kwargs_handlers=[ddp])
-    task = PretrainTask(cfg.data, cfg.model, cfg.loop.seed, accelerator)
-    summary = run_training(task, cfg.loop, accelerator, run_config=cfg.to_dict())
-    if accelerator.is_main_process:
-        val = summary.get("validation") or {}
-        accs = " ".join(f"{k} {v:.3f}" for k, v in val.items() if k.startswith(("loss_m", "acc_m")))
-        print(
-            f"done: {summary['updates']} updates, {summary['audio_hours']:.3f} h of audio, "
-            f"{summary['skipped_steps']} non-finite steps skipped, {summary.get('skipped_utterances', 0)} "
-            f"utterances skipped; valid {accs or 'n/a'}; HF model in {summary.get('hf_dir')}",
-            file=sys.stderr,
-        )
-    return summary
+
+def cli() -> int:
+    """The `pretrain` console script: exit status 0 on success (main returns the summary dict)."""
+    main()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import yaml
 
+from pretrain.config_ranges import check_config_ranges, safe_yaml
 from pretrain.data import DataConfig
 from pretrain.loop import LoopConfig
 from pretrain.loss import LOSSES
 from pretrain.model import ModelConfig
+from pretrain.overrides import OverrideError, flatten, parse_override
 
 
 @dataclass
@@ -43,7 +45,7 @@ class ConfigError(ValueError):
 def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
-    raw = yaml.safe_load(path.read_text()) or {}
+    raw = safe_yaml(path.read_text(), str(path)) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections")
     base = raw.pop("defaults", None)
@@ -93,21 +95,35 @@ def _apply(cfg: PretrainConfig, section: str, key: str, value, origin: str) -> N
         raise ConfigError(f"{origin}: bad value {value!r} for '{section}.{key}': {e}") from None
 
 
-def load_config(path: str | os.PathLike | None, overrides: list[str] = ()) -> PretrainConfig:
+def load_config(path: str | os.PathLike | None, overrides: list[str] = (),
+                values: typing.Mapping | None = None) -> PretrainConfig:
+    """The YAML file, then `overrides` (`section.key=value` strings from a command line), then
+    `values` (typed settings from code: {"loop.max_steps": 200} or {"loop": {"max_steps": 200}})."""
     cfg = PretrainConfig()
     if path:
-        for section, values in _read_yaml(Path(path)).items():
-            if not isinstance(values, dict):
+        for section, vals in _read_yaml(Path(path)).items():
+            if not isinstance(vals, dict):
                 raise ConfigError(f"{path}: section '{section}' must be a mapping")
-            for k, v in values.items():
+            for k, v in vals.items():
                 _apply(cfg, section, k, v, str(path))
     for item in overrides:
-        if "=" not in item or "." not in item.split("=", 1)[0]:
+        try:
+            parts, value = parse_override(item, empty="")
+        except OverrideError as e:
+            raise ConfigError(str(e)) from None
+        if len(parts) < 2:
             raise ConfigError(f"override {item!r}: expected section.key=value")
-        dotted, raw = item.split("=", 1)
-        section, key = dotted.split(".", 1)
-        _apply(cfg, section, key, yaml.safe_load(raw) if raw != "" else "", f"override {item!r}")
+        _apply(cfg, parts[0], ".".join(parts[1:]), value, f"override {item!r}")
+    for dotted, value in flatten(values).items():
+        section, _, key = dotted.partition(".")
+        if not key:
+            raise ConfigError(f"setting {dotted!r}: expected section.key")
+        _apply(cfg, section, key, value, f"setting {dotted!r}")
     check_choices(cfg)
+    try:
+        check_config_ranges(cfg)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     return cfg
 
 
@@ -115,6 +131,23 @@ def check_choices(cfg: PretrainConfig) -> None:
     """Keys whose value must be one of a fixed set of names."""
     if cfg.model.loss not in LOSSES:
         raise ConfigError(f"model.loss: unknown loss {cfg.model.loss!r} (choose from {', '.join(sorted(LOSSES))})")
+    from pretrain.backbones import BACKBONES
+
+    if cfg.model.backbone not in BACKBONES:
+        raise ConfigError(f"model.backbone: unknown backbone {cfg.model.backbone!r} (choose from {', '.join(BACKBONES)})")
+    if cfg.model.size not in BACKBONES[cfg.model.backbone].SIZES:
+        raise ConfigError(f"model.size: unknown size {cfg.model.size!r} for backbone {cfg.model.backbone!r} "
+                          f"(choose from {', '.join(BACKBONES[cfg.model.backbone].SIZES)})")
+
+
+def write_config(cfg: PretrainConfig, path: str | os.PathLike) -> Path:
+    """The resolved config as YAML that `load_config` reads back to an equal PretrainConfig."""
+    from labelers.corpus.atomic import atomic_open
+
+    path = Path(path)
+    with atomic_open(path, "w") as f:
+        yaml.safe_dump(cfg.to_dict(), f, sort_keys=False)
+    return path
 
 
 def help_text() -> str:

@@ -39,7 +39,7 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from tqdm.auto import tqdm
 
-from labelers.corpus.atomic import write_text
+from labelers.corpus.atomic import DiskFullError, disk_full_as_error, write_text
 
 CHECKPOINT_DIR = "checkpoints"
 LOG_FILE = "train_log.jsonl"
@@ -67,7 +67,7 @@ class LoopConfig:
     seed: int = field(default=1337, metadata={"help": "seed for init, data order, cropping and masking"})
     log_every: int = field(default=10, metadata={"help": "updates between training log lines"})
     eval_every: int = field(default=200, metadata={"help": "updates between validations (0 = only at the end)"})
-    save_every: int = field(default=500, metadata={"help": "updates between checkpoints (a final one is always saved)"})
+    save_every: int = field(default=500, metadata={"help": "updates between checkpoints (0 = only the final one, which is always saved)"})
     keep_last: int = field(default=3, metadata={"help": "checkpoints kept on disk"})
     resume: str = field(default="auto", metadata={"help": "auto (latest checkpoint if any) | none | <checkpoint path>"})
     trackers: str = field(default="tensorboard", metadata={"help": "accelerate trackers, comma-separated ('' = none)"})
@@ -168,7 +168,12 @@ def save_checkpoint(accelerator: Accelerator, out_dir: str, step: int, keep_last
     if accelerator.is_main_process and tmp.exists():
         shutil.rmtree(tmp)
     accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
+    try:
+        with disk_full_as_error(f"checkpoint {final}", root):
+            accelerator.save_state(str(tmp))
+    except DiskFullError:
+        shutil.rmtree(tmp, ignore_errors=True)  # give the space back; the previous checkpoints are intact
+        raise
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         if final.exists():
@@ -196,22 +201,29 @@ def resolve_resume(cfg: LoopConfig) -> Path | None:
 
 
 class JsonlLog:
-    """Append-only JSONL log written by the main process; on resume, lines past the checkpoint are dropped."""
+    """Append-only JSONL log written by the main process; on resume, lines past the checkpoint are dropped,
+    and a line the resumed run repeats at the checkpoint's own step (the final validation, when the
+    kill came after the final checkpoint) is not written twice."""
 
     def __init__(self, path: Path, enabled: bool, resume_step: int | None):
         self.path, self.enabled = path, enabled
+        self.logged: set[tuple] = set()  # (step, split) already in the log at the resume step
         if not enabled:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         if resume_step is None:
             write_text(path, "")
         elif path.exists():
-            keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= resume_step]
-            write_text(path, "".join(ln + "\n" for ln in keep))
+            lines = [(ln, json.loads(ln)) for ln in path.read_text().splitlines() if ln.strip()]
+            keep = [(ln, r) for ln, r in lines if r.get("step", 0) <= resume_step]
+            self.logged = {(r.get("step"), r.get("split")) for _, r in keep if r.get("step") == resume_step}
+            write_text(path, "".join(ln + "\n" for ln, _ in keep))
 
     def write(self, record: dict) -> None:
+        if (record.get("step"), record.get("split")) in self.logged:
+            return
         if self.enabled:
-            with open(self.path, "a", encoding="utf-8") as f:
+            with disk_full_as_error(self.path), open(self.path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
 
 
@@ -252,7 +264,7 @@ def _micro_batches(task: Task, state: TrainState) -> Iterator[Any]:
             state.batch_in_epoch += 1
             yield batch
         if not produced and state.batch_in_epoch == 0:
-            raise RuntimeError("the task produced no training batches (empty corpus or batch size too small?)")
+            raise ValueError("the task produced no training batches (empty corpus or batch size too small?)")
         state.epoch += 1
         state.batch_in_epoch = 0
 
@@ -371,7 +383,7 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
 
         if cfg.eval_every and state.step % cfg.eval_every == 0 and state.step < cfg.max_steps:
             last_val = _validate(task, model, accelerator, state, log)
-        if state.step % cfg.save_every == 0 and state.step < cfg.max_steps:
+        if cfg.save_every and state.step % cfg.save_every == 0 and state.step < cfg.max_steps:
             save_checkpoint(accelerator, cfg.output_dir, state.step, cfg.keep_last)
     bar.close()
 

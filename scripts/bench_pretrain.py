@@ -40,10 +40,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from labelers.corpus.frames import SAMPLE_RATE, num_frames  # noqa: E402
 from pretrain.loss import compute_loss  # noqa: E402
-from labelers.corpus.frames import SAMPLE_RATE  # noqa: E402
 from pretrain.masking import compute_mask  # noqa: E402
-from labelers.corpus.frames import num_frames  # noqa: E402
 from pretrain.backbones import BACKBONES, backbone_class  # noqa: E402
 from pretrain.flops import backbone_config, peak_flops, train_flops  # noqa: E402
 from pretrain.model import SIZES, HubertPretrainModel, ModelConfig  # noqa: E402

@@ -284,3 +284,14 @@ def test_export_serves_as_a_feature_source(name, tmp_path):
         ref, _, _ = model.encode(torch.from_numpy(wavs[0])[None], None, None)
     n = min(ref.shape[1], out[2][0].shape[0])
     torch.testing.assert_close(out[2][0][:n], ref[0, :n], atol=1e-4, rtol=1e-4)
+
+
+def test_config_names_the_backbone_and_its_sizes():
+    from pretrain.config import ConfigError, load_config
+
+    for name in NAMES:
+        for size in ("tiny", "base", "large"):
+            cfg = load_config(str(ROOT / "conf/pretrain" / f"{'' if name == 'hubert' else name.replace('-', '_') + '_'}{size}.yaml"))
+            assert cfg.model.backbone == name and cfg.model.size == size
+    with pytest.raises(ConfigError, match="model.backbone.*conformer"):
+        load_config(None, ["model.backbone=conformer"])

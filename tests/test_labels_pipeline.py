@@ -15,6 +15,7 @@ from labelers.kmeans import KMeansLabeler, KMeansModel, fit_kmeans
 from labelers.corpus.label_store import LabelSet, LabelStoreError, export_fairseq, import_fairseq
 from labelers.corpus.manifest import read_manifest, write_manifest
 from labelers.labeling_run import LabelingError, label_corpus
+from labelers.labeler import Labeler
 
 from phone_corpus import make_phone_corpus
 
@@ -78,7 +79,7 @@ def test_shards_merge_to_unsharded_bytes(corpus, km_model, reference, tmp_path):
     same_files(reference, tmp_path)
 
 
-class Crashing:
+class Crashing(Labeler):
     """Delegates to a labeler but dies after `after` batches, like a killed job."""
 
     def __init__(self, inner, after):
@@ -164,7 +165,7 @@ def test_bad_audio_skipped_with_reason(corpus, km_model, tmp_path):
     assert lines[2] == "" and lines[5] == ""
 
 
-class WrongLength:
+class WrongLength(Labeler):
     source, label_rate = "test", 50
     uses_transcripts = True
 

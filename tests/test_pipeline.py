@@ -95,9 +95,7 @@ def test_changed_setting_reruns_that_stage_and_its_dependents_only(finished):
 
 def test_killed_run_continues_where_it_stopped(synth_corpus, trained_teacher, tmp_path, monkeypatch):
     exp_path = write_experiment(tmp_path / "mini.yaml", synth_corpus, trained_teacher, tmp_path / "work")
-    from bootstrap.pipeline import stage_pretrain
-
-    real_run = stage_pretrain.run
+    real_run = runner.STAGES["pretrain"]
 
     class Killed(Exception):
         pass
@@ -105,12 +103,12 @@ def test_killed_run_continues_where_it_stopped(synth_corpus, trained_teacher, tm
     def killed(params, ctx, folder):
         raise Killed  # as if the job were stopped in the first pre-training stage
 
-    monkeypatch.setattr(stage_pretrain, "run", killed)
+    monkeypatch.setitem(runner.STAGES, "pretrain", killed)
     with pytest.raises(Killed):
         runner.run_experiment(load_experiment(exp_path), only=["it1_mfcc"], log=lambda _: None)
     unfinished = next((tmp_path / "work").glob("it1_mfcc-*"))
     assert not (unfinished / "stage.json").exists()
-    monkeypatch.setattr(stage_pretrain, "run", real_run)
+    monkeypatch.setitem(runner.STAGES, "pretrain", real_run)
     lines: list[str] = []
     records = runner.run_experiment(load_experiment(exp_path), only=["it1_mfcc"], log=lines.append)
     assert any(line.startswith("[mfcc_km] done earlier") for line in lines)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bootstrap.commands.run import add_experiment_arguments, load
+from bootstrap.commands.parsers import add_experiment_command
+from bootstrap.commands.run import load
 
 
 def compare(exp, out_dir: Path | None = None, only: str | None = None):
@@ -26,10 +27,8 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("compare", help="run the label-source comparison and write report.md with figures",
-                       description="Run every stage of a comparison experiment (the ASR route and the classic "
-                       "MFCC route with the same model size, steps and data), then write report.md, "
-                       "comparison.json and PNG figures.")
-    add_experiment_arguments(p)
+    p = add_experiment_command(sub, "compare", "run the label-source comparison and write report.md with figures",
+                               "Run every stage of a comparison experiment (the ASR route and the classic "
+                               "MFCC route with the same model size, steps and data), then write report.md, "
+                               "comparison.json and PNG figures.", run)
     p.add_argument("--out", help="report folder (default: WORKDIR/report)")
-    p.set_defaults(func=run)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from labelers.corpus.summary import format_summary, summarize_corpus
 
-from bootstrap.commands.run import add_experiment_arguments, load
+from bootstrap.commands.parsers import add_experiment_command
+from bootstrap.commands.run import load
 
 DEMO_EXPERIMENT = Path(__file__).resolve().parents[2] / "conf" / "experiments" / "compare_sources.yaml"
 
@@ -38,11 +39,10 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("demo", help="the label-source comparison on the embedded synthetic corpus (~10 min on 2 CPU cores)",
-                       description="Generate (once) the default synthetic corpus, then run the comparison "
-                       "experiment: MFCC k-means -> 2 pre-training iterations versus a CTC teacher's targets -> "
-                       "1 iteration, with label quality, per-layer probes and CER after fine-tuning. Prints the "
-                       "comparison table and the path of report.md. Finished stages are reused on a rerun.")
-    add_experiment_arguments(p, default_config=str(DEMO_EXPERIMENT))
+    p = add_experiment_command(
+        sub, "demo", "the label-source comparison on the embedded synthetic corpus (~10 min on 2 CPU cores)",
+        "Generate (once) the default synthetic corpus, then run the comparison experiment: MFCC k-means -> 2 "
+        "pre-training iterations versus a CTC teacher's targets -> 1 iteration, with label quality, per-layer "
+        "probes and CER after fine-tuning. Prints the comparison table and the path of report.md. Finished "
+        "stages are reused on a rerun.", run, default_config=str(DEMO_EXPERIMENT))
     p.add_argument("--corpus-only", action="store_true", help="only build and describe the corpus")
-    p.set_defaults(func=run)

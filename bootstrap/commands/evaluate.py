@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
-
-from bootstrap.commands.train_asr import FINETUNE_EVAL_CONFIG
+from bootstrap.commands.parsers import add_command, add_threads_argument, apply_threads
+from bootstrap.presets import FINETUNE_EVAL_CONFIG
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "evaluate",
-        help="score a pre-trained encoder layer by layer (PNMI, purity, phone probe; CER with --finetune)",
-        description=(
+    p = add_command(
+        sub, "evaluate",
+        "score a pre-trained encoder layer by layer (PNMI, purity, phone probe; CER with --finetune)",
+        (
             "For each hidden layer of MODEL (a transformers folder, e.g. a pre-training run's hf/): k-means "
             "(fixed K) fitted on --train-split features, scored on --eval-split against reference phones "
             "(PNMI, phone and cluster purity), and the frame accuracy of a linear phone probe trained on frozen "
             "--train-split features. With --finetune, CER/WER after CTC fine-tuning on --labeled-split. Writes "
             "OUT/evaluation.json and OUT/layers.png."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        run,
     )
     p.add_argument("--model", required=True, help="encoder folder in transformers format (HubertModel, ...)")
     p.add_argument("--data", required=True, help="corpus folder with .tsv and .phn files")
@@ -32,22 +31,17 @@ def register(sub) -> None:
                         "memory as float16: ~0.6 GB per 10 min for a Base model)")
     p.add_argument("--max-eval-seconds", type=float, default=900.0, help="eval audio used for features (seeded sample)")
     p.add_argument("--probe-epochs", type=int, default=10, help="linear-probe epochs")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's choice; 1 is often fastest on a busy small machine)")
+    add_threads_argument(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--finetune", action="store_true", help="also fine-tune with CTC on --labeled-split and report CER")
     p.add_argument("--labeled-split", default="labeled", help="transcribed split for --finetune")
     p.add_argument("--finetune-config", default=str(FINETUNE_EVAL_CONFIG), help="ASR config for --finetune")
     p.add_argument("--finetune-set", action="append", default=[], metavar="key=value",
                    help="override a fine-tuning config key (repeatable), e.g. loop.max_steps=100")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     from bootstrap.evaluation.model_evaluation import evaluate_model
     from bootstrap.evaluation.layers import EvalSettings
     from bootstrap.evaluation.layer_report import format_table

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import sys
 
-
-def add_experiment_arguments(p, default_config: str | None = None) -> None:
-    p.add_argument("--config", required=default_config is None, default=default_config,
-                   help="experiment YAML (conf/experiments/*.yaml)" + (" (default: %(default)s)" if default_config else ""))
-    p.add_argument("--workdir", help="where stage folders go (default: the experiment's workdir)")
-    p.add_argument("--only", help="comma-separated stages to run, with the stages they depend on")
-    p.add_argument("overrides", nargs="*", metavar="key=value",
-                   help="override experiment keys, e.g. stages.it1_mfcc.overrides.loop.max_steps=100")
+from bootstrap.commands.parsers import add_experiment_command
 
 
 def load(args):
@@ -40,10 +33,8 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("run", help="run an experiment's stages (finished stages are skipped, unfinished resumed)",
-                       description="Run the stages declared in an experiment YAML: corpus, labels (any source), "
-                       "pre-training iterations, teacher training, evaluation. Each stage's output goes to its "
-                       "own folder keyed by its config, so a rerun skips finished stages and a killed run "
-                       "continues where it stopped.")
-    add_experiment_arguments(p)
-    p.set_defaults(func=run)
+    add_experiment_command(sub, "run", "run an experiment's stages (finished stages are skipped, unfinished resumed)",
+                           "Run the stages declared in an experiment YAML: corpus, labels (any source), "
+                           "pre-training iterations, teacher training, evaluation. Each stage's output goes to its "
+                           "own folder keyed by its config, so a rerun skips finished stages and a killed run "
+                           "continues where it stopped.", run)

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "asr"
-FINETUNE_EVAL_CONFIG = CONF_DIR / "finetune_tiny.yaml"  # `evaluate --finetune`: a few minutes of labels
-
-
-def default_asr_config(init) -> Path:
-    """From scratch: the small teacher; with a pre-trained encoder: fairseq-style fine-tuning."""
-    return CONF_DIR / ("finetune_base.yaml" if init else "scratch_tiny.yaml")
+from bootstrap.commands.parsers import add_command, add_threads_argument, apply_threads
+from bootstrap.presets import CONF_DIR, default_asr_config
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "train-asr",
-        help="train a CTC ASR teacher (from scratch or --init a pre-trained encoder)",
-        description=(
+    p = add_command(
+        sub, "train-asr",
+        "train a CTC ASR teacher (from scratch or --init a pre-trained encoder)",
+        (
             "Train a character CTC model on transcribed audio ({split}.tsv + {split}.ltr or .wrd) and save it "
             "in transformers format (AutoModelForCTC + AutoProcessor load OUT). From scratch: a small "
             "FastConformer (ParakeetForCTC, 40 ms frames). With --init: a pre-trained HuBERT/wav2vec2 export "
             "fine-tuned with a new CTC layer (CNN frozen). Reports greedy CER/WER on --valid-split."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        run,
     )
     p.add_argument("--data", required=True, help="corpus folder with {split}.tsv and transcripts")
     p.add_argument("--split", default="labeled", help="split to train on")
@@ -33,19 +25,14 @@ def register(sub) -> None:
     p.add_argument("--init", default=None, help="pre-trained encoder folder (transformers format) to fine-tune")
     p.add_argument("--config", default=None,
                    help=f"YAML settings (default: {CONF_DIR}/scratch_tiny.yaml, or finetune_base.yaml with --init)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's choice; 1 is often fastest on a busy small machine)")
+    add_threads_argument(p)
     p.add_argument("--no-resume", action="store_true", help="ignore checkpoints already in --out")
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="override config keys, e.g. loop.max_steps=200 loop.lr=1e-3 arch.hidden_size=96")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     from pretrain.ctc.asr_config import load_asr_config
     from pretrain.ctc.train import print_summary, train_asr
 

@@ -10,12 +10,13 @@ from bootstrap.evaluation.layers import EvalSettings, evaluate_layers
 from bootstrap.evaluation.layer_report import write_report
 
 
-def finetune_cer(model_dir, data_dir, out_dir, split: str, eval_split: str, config, overrides: list[str]) -> dict:
+def finetune_cer(model_dir, data_dir, out_dir, split: str, eval_split: str, config, overrides: list[str],
+                 values: dict | None = None) -> dict:
     """CTC fine-tuning of `model_dir` on `split` (a new character head), greedy CER/WER on `eval_split`."""
     from pretrain.ctc.asr_config import load_asr_config
     from pretrain.ctc.train import train_asr
 
-    cfg = load_asr_config(config, overrides)
+    cfg = load_asr_config(config, overrides, values)
     summary = train_asr(data_dir, split, Path(out_dir) / "finetune", cfg, init=model_dir, valid_split=eval_split)
     v = summary["valid"]
     return {"split": split, "eval_split": eval_split, "cer": v["cer"], "wer": v["wer"], "updates": summary["updates"],
@@ -24,12 +25,13 @@ def finetune_cer(model_dir, data_dir, out_dir, split: str, eval_split: str, conf
 
 def evaluate_model(model_dir: str | os.PathLike, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
                    settings: EvalSettings, finetune_split: str | None = None, finetune_config=None,
-                   finetune_overrides: list[str] | None = None):
+                   finetune_overrides: list[str] | None = None, finetune_values: dict | None = None):
+    """`finetune_overrides`: `key=value` strings (command line); `finetune_values`: typed settings (code)."""
     t0 = time.time()
     result = evaluate_layers(model_dir, data_dir, settings)
     if finetune_split:
         result["finetune"] = finetune_cer(model_dir, data_dir, out_dir, finetune_split, settings.eval_split,
-                                          finetune_config, finetune_overrides or [])
+                                          finetune_config, finetune_overrides or [], finetune_values)
     result["seconds"] = round(time.time() - t0, 2)
     json_path, png_path = write_report(result, out_dir)
     return result, json_path, png_path

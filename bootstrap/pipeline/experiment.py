@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from pretrain.config_ranges import safe_yaml
+
+from pretrain.overrides import OverrideError, apply_overrides as _apply_overrides
 
 STAGE_KINDS = ("train_asr", "labels", "pretrain", "evaluate")
 # Keys whose values name earlier stages (a string or a list of strings).
@@ -54,26 +56,18 @@ DEFAULT_SPLITS = {"unlabeled": "train", "labeled": "labeled", "valid": "valid", 
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """`a.b.c=value` (value parsed as YAML) into a nested dict."""
-    for item in overrides:
-        if "=" not in item:
-            raise ExperimentError(f"override {item!r} is not key=value")
-        key, value = item.split("=", 1)
-        node = raw
-        parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ExperimentError(f"override {item!r}: '{part}' is not a mapping")
-        node[parts[-1]] = yaml.safe_load(value)
-    return raw
+    """`a.b.c=value` (value parsed as YAML) into a copy of the nested dict."""
+    try:
+        return _apply_overrides(raw, overrides)
+    except OverrideError as e:
+        raise ExperimentError(str(e)) from None
 
 
 def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Experiment:
     path = Path(path)
     if not path.is_file():
         raise ExperimentError(f"{path}: experiment file not found")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = safe_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
     raw = apply_overrides(raw, overrides or [])
     for key in ("name", "corpus", "stages"):
         if key not in raw:

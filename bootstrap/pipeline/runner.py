@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bootstrap.pipeline.cache import load_done, mark_done, stage_dir, stage_key
+from bootstrap.pipeline import stage_evaluate, stage_labels, stage_pretrain, stage_teacher
 from bootstrap.pipeline.experiment import Experiment, StageSpec
 
-# kind -> module in bootstrap/pipeline/ with `run(params, ctx, folder) -> result dict`
-STAGE_MODULES = {
-    "train_asr": "bootstrap.pipeline.stage_teacher",
-    "labels": "bootstrap.pipeline.stage_labels",
-    "pretrain": "bootstrap.pipeline.stage_pretrain",
-    "evaluate": "bootstrap.pipeline.stage_evaluate",
+# kind -> `run(params, ctx, folder) -> result dict`
+STAGES = {
+    "train_asr": stage_teacher.run,
+    "labels": stage_labels.run,
+    "pretrain": stage_pretrain.run,
+    "evaluate": stage_evaluate.run,
 }
 
 
@@ -83,8 +83,7 @@ def _run_stage(exp: Experiment, spec: StageSpec, ctx: StageContext, corpus_key: 
     log(f"[{spec.name}] {state} {spec.kind} in {folder}")
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    runner = importlib.import_module(STAGE_MODULES[spec.kind])
-    result = runner.run(dict(spec.params), ctx, folder)
+    result = STAGES[spec.kind](dict(spec.params), ctx, folder)
     record = mark_done(folder, spec.name, spec.kind, key, spec.params, result, time.perf_counter() - start)
     log(f"[{spec.name}] finished in {record['seconds']:.1f} s")
     return record

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bootstrap.commands.train_asr import FINETUNE_EVAL_CONFIG
-from bootstrap.evaluation.model_evaluation import evaluate_model
-from bootstrap.evaluation.layers import EvalSettings
 from bootstrap.evaluation.layer_report import format_table
-
-from bootstrap.pipeline.argv import overrides
+from bootstrap.evaluation.layers import EvalSettings
+from bootstrap.evaluation.model_evaluation import evaluate_model
 from bootstrap.pipeline.cache import resolve_config
+from bootstrap.presets import FINETUNE_EVAL_CONFIG
 
 FINETUNE_KEYS = ("finetune", "finetune_config", "finetune_overrides")
 
@@ -23,7 +21,7 @@ def run(params: dict, ctx, folder: Path) -> dict:
         ctx.output_of(params["model"]), ctx.data_dir, folder, settings,
         finetune_split=ctx.splits["labeled"] if finetune else None,
         finetune_config=resolve_config(params.get("finetune_config") or FINETUNE_EVAL_CONFIG),
-        finetune_overrides=overrides(params.get("finetune_overrides")),
+        finetune_values=params.get("finetune_overrides"),
     )
     print(format_table(result))
     return {"path": str(folder), "json": str(json_path), "png": str(png_path), "evaluation": result}

@@ -1,30 +1,40 @@
-"""Labels stage: `bootstrap-labels` with any source, then the label quality on the valid split."""
+"""Labels stage: any registered label source, built from its typed settings, then the label quality on
+the valid split. Calls the library (`labelers.sources.label_with_source`), no command line in between."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from bootstrap import labels_cli
 from labelers.quality import format_quality, label_set_quality, write_quality
+from labelers.sources import RunSettings, label_with_source, source
 
-from bootstrap.pipeline.argv import options, read_json
-
-OWN_KEYS = ("source", "model", "splits")
+OWN_KEYS = ("source", "model", "splits", "threads")
+# Stage parameters that configure the run rather than the source (RunSettings fields; no_progress inverted).
+RUN_KEYS = ("device", "batch_seconds", "num_shards", "shard_id", "chunk_utterances", "workers", "overwrite",
+            "no_progress")
 
 
 def run(params: dict, ctx, folder: Path) -> dict:
     label_dir = folder / "labels"
     splits = params.get("splits") or [ctx.splits["unlabeled"], ctx.splits["valid"]]
-    argv = ["--source", params["source"], "--data", str(ctx.data_dir), "--splits", ",".join(splits),
-            "--out", str(label_dir), "--summary-json", str(folder / "summary.json")]
+    spec = source(params["source"])
+    # As on the command line: an absent, null or false option takes the source's default.
+    given = {k: v for k, v in params.items() if v is not None and v is not False}
+    options = {k: v for k, v in given.items() if k not in OWN_KEYS and k not in RUN_KEYS}
     if params.get("model"):
-        argv += ["--model", ctx.output_of(params["model"])]
+        options["model"] = ctx.output_of(params["model"])
     if "n_clusters" in params and "fit_split" not in params:
-        argv += ["--fit-split", ctx.splits["unlabeled"]]
-    argv += options(params, skip=OWN_KEYS)
-    code = labels_cli.main(argv)
-    if code:
-        raise RuntimeError(f"bootstrap-labels {' '.join(argv)} exited with {code}")
+        options["fit_split"] = ctx.splits["unlabeled"]
+    if params.get("threads"):
+        import torch
+
+        torch.set_num_threads(int(params["threads"]))
+    run_values = {k: given[k] for k in RUN_KEYS if k in given and k != "no_progress"}
+    run_settings = RunSettings.from_values(data=str(ctx.data_dir), splits=list(splits), out=str(label_dir),
+                                           summary_json=str(folder / "summary.json"),
+                                           progress=not given.get("no_progress", False), **run_values)
+    label_with_source(spec.name, spec.settings(**options), run_settings)
     result = {"path": str(label_dir), "source": params["source"]}
     valid = ctx.splits["valid"]
     if (Path(ctx.data_dir) / f"{valid}.phn").is_file() and valid in splits:
@@ -33,5 +43,5 @@ def run(params: dict, ctx, folder: Path) -> dict:
         print(format_quality(quality))
         result["quality"] = {k: v for k, v in quality.items() if not k.startswith("_")}  # as in quality.json
     if (folder / "summary.json").is_file():
-        result["summary"] = read_json(folder / "summary.json")
+        result["summary"] = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     return result

@@ -1,37 +1,47 @@
-"""Pre-training stage: `python -m pretrain` on the corpus with one or more earlier label stages."""
+"""Pre-training stage: a PretrainConfig from the stage's config file and settings, then
+`pretrain.pretraining.run_pretraining` (or `accelerate launch -m pretrain` on the resolved config)."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 
-from bootstrap.pipeline.argv import overrides, read_json
 from bootstrap.pipeline.cache import resolve_config
+from bootstrap.pipeline.errors import StageError
+from bootstrap.presets import PRETRAIN_CONFIG
+from pretrain.config import load_config, write_config
+from pretrain.overrides import flatten
+from pretrain.pretraining import run_pretraining
+
+
+def build_config(params: dict, ctx, folder: Path):
+    """The run's PretrainConfig: the YAML file, the corpus and labels of this experiment, then `overrides`."""
+    labels = params["labels"] if isinstance(params["labels"], list) else [params["labels"]]
+    values = {
+        "data.data_dir": str(ctx.data_dir),
+        "data.train_split": ctx.splits["unlabeled"],
+        "data.valid_split": ctx.splits["valid"],
+        "data.label_dirs": [ctx.output_of(ref) for ref in labels],
+        "loop.output_dir": str(folder),
+        **flatten(params.get("overrides")),
+    }
+    return load_config(resolve_config(params.get("config", PRETRAIN_CONFIG)), values=values)
 
 
 def run(params: dict, ctx, folder: Path) -> dict:
     labels = params["labels"] if isinstance(params["labels"], list) else [params["labels"]]
-    label_dirs = [ctx.output_of(ref) for ref in labels]
-    argv = ["--config", str(resolve_config(params.get("config", "conf/pretrain/tiny.yaml"))),
-            f"data.data_dir={ctx.data_dir}",
-            f"data.train_split={ctx.splits['unlabeled']}",
-            f"data.valid_split={ctx.splits['valid']}",
-            f"data.label_dirs={'[' + ','.join(label_dirs) + ']'}",
-            f"loop.output_dir={folder}"]
-    argv += overrides(params.get("overrides"))
+    cfg = build_config(params, ctx, folder)
     launch = params.get("launch")  # e.g. "accelerate launch --config_file conf/accelerate/multi_gpu_8.yaml"
     if launch:
-        cmd = shlex.split(launch) + ["-m", "pretrain"] + argv
-        subprocess.run(cmd, check=True)
-        summary = read_json(folder / "summary.json")
+        config_file = write_config(cfg, folder / "pretrain_config.yaml")
+        subprocess.run(shlex.split(launch) + ["-m", "pretrain", "--config", str(config_file)], check=True)
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     else:
-        from pretrain.__main__ import main as pretrain_main
-
-        summary = pretrain_main(argv)
+        summary = run_pretraining(cfg)
     hf_dir = Path(summary.get("hf_dir") or folder / "hf")
     if not hf_dir.is_dir():
-        sys.exit(f"pre-training in {folder} finished without an hf/ export")
+        raise StageError(f"pre-training in {folder} finished without an hf/ export")
     return {"path": str(hf_dir), "run_dir": str(folder), "log": str(folder / "train_log.jsonl"),
             "labels": labels, "summary": summary}

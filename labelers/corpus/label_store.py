@@ -58,7 +58,19 @@ class LabelSet:
         for key in ("source", "label_rate", "num_classes", "manifests"):
             if key not in info:
                 raise LabelStoreError(f"{path}: missing key '{key}'")
-        return cls(label_dir, info)
+        ls = cls(label_dir, info)
+        ls.check_dictionary()
+        return ls
+
+    def check_dictionary(self) -> None:
+        """`dict.km.txt` must list exactly `num_classes` symbols: training and export read both."""
+        path = self.label_dir / DICT_FILE
+        if not path.is_file():
+            raise LabelStoreError(f"{path}: missing (labels.json says {self.num_classes} classes)")
+        n = sum(1 for line in read_side_file(path) if line.strip())
+        if n != self.num_classes:
+            raise LabelStoreError(f"{path}: lists {n} classes but {self.label_dir / INFO_FILE} says num_classes "
+                                  f"{self.num_classes}")
 
     @property
     def source(self) -> str:

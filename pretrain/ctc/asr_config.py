@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from pretrain.config_ranges import check_asr_ranges, safe_yaml
+
+from pretrain.overrides import apply_overrides as _apply_overrides, flatten, number_if_numeric, set_path
 
 # The teacher's defaults for the training engine (AdamW 2e-3 learns the small model fast on a CPU).
 DEFAULT_LOOP = {
@@ -49,47 +52,32 @@ class ASRConfig:
             raise ValueError(f"unknown ASR config keys {unknown}; known keys: {sorted(known)}")
         cfg = cls(**d)
         cfg.loop = {**DEFAULT_LOOP, **(cfg.loop or {})}
+        check_asr_ranges(cfg.as_dict())
         return cfg
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-def _parse_value(raw: str):
-    """YAML scalar, except that `3e-3` is a number (YAML 1.1 reads it as a string)."""
-    value = yaml.safe_load(raw)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-    return value
-
-
 def apply_overrides(d: dict, overrides: list[str]) -> dict:
-    """`key=value` (value parsed as YAML); `arch.hidden_size=96` sets a nested key."""
-    d = dict(d)
-    for item in overrides:
-        if "=" not in item:
-            raise ValueError(f"override '{item}' is not key=value")
-        key, raw = item.split("=", 1)
-        value = _parse_value(raw)
-        parts = key.strip().split(".")
-        node = d
-        for p in parts[:-1]:
-            node[p] = dict(node.get(p) or {})
-            node = node[p]
-        node[parts[-1]] = value
-    return d
+    """`key=value` (value parsed as YAML, `3e-3` a number); `arch.hidden_size=96` sets a nested key."""
+    return _apply_overrides(d, overrides, exponent_floats=True)
 
 
-def load_asr_config(path: str | os.PathLike | None = None, overrides: list[str] | None = None) -> ASRConfig:
+def load_asr_config(path: str | os.PathLike | None = None, overrides: list[str] | None = None,
+                    values: Mapping | None = None) -> ASRConfig:
+    """The YAML file, then `overrides` (`key=value` strings from a command line), then `values`
+    (typed settings from code: {"loop.max_steps": 200} or {"loop": {"max_steps": 200}})."""
     d = {}
     if path:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: ASR config not found")
-        d = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        d = safe_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
         if not isinstance(d, dict):
             raise ValueError(f"{path}: expected a mapping of settings")
-    return ASRConfig.from_dict(apply_overrides(d, overrides or []))
+    d = apply_overrides(d, overrides or [])
+    for dotted, value in flatten(values).items():
+        set_path(d, dotted.split("."), number_if_numeric(value), dotted)
+    return ASRConfig.from_dict(d)
+

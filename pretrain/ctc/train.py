@@ -28,6 +28,10 @@ def train_asr(data_dir, split: str, out_dir, cfg: ASRConfig, init=None, valid_sp
     """Train on `split`, score `valid_split` with greedy CER/WER, save to `out_dir`; returns the summary."""
     from pretrain.loop import LoopConfig, make_accelerator, run_training
 
+    from labelers.corpus.split import open_split
+
+    for name in (split, valid_split) if valid_split else (split,):
+        open_split(data_dir, name)  # a missing corpus or split is refused before OUT exists
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     loop_cfg = LoopConfig(**{**cfg.loop, "output_dir": str(out_dir), "resume": cfg.loop.get("resume", "auto") if resume else "none"})

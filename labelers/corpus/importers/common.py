@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from labelers.corpus.atomic import write_json
+from labelers.corpus.atomic import disk_full_as_error, write_json
 from labelers.corpus.audio import AudioError, load_audio
 from labelers.corpus.frames import SAMPLE_RATE
 from labelers.corpus.manifest import Manifest, write_manifest, write_side_file, words_to_letters
@@ -105,7 +105,12 @@ def write_flac_16k(path: str | os.PathLike, wav: np.ndarray) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    sf.write(tmp, np.clip(wav, -1.0, 1.0), SAMPLE_RATE, format="FLAC", subtype="PCM_16")
+    try:
+        with disk_full_as_error(path):
+            sf.write(tmp, np.clip(wav, -1.0, 1.0), SAMPLE_RATE, format="FLAC", subtype="PCM_16")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
 
 
