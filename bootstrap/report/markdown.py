@@ -122,6 +122,10 @@ def write_comparison(exp, records: dict, out_dir: Path) -> tuple[Path, dict]:
              "produced by this run (see `comparison.json`).", ""]
     lines += _label_section(c, q_png) + _teacher_section(c) + _pretrain_section(c, curves_png)
     lines += _layers_section(c, layers_png) + _cer_section(c) + _answer_section(c)
+    from bootstrap.report.compute import compute_rows, compute_section, quality_vs_compute_figure
+
+    c["compute"] = compute_rows(records, c["evaluations"])
+    lines += compute_section(c["compute"], quality_vs_compute_figure(c["compute"], out_dir / "quality_vs_compute.png"))
     lines += ["## Summary table", "", "```", comparison_table(c), "```", ""]
     report = out_dir / "report.md"
     write_json(out_dir / "comparison.json", {k: v for k, v in c.items()})
