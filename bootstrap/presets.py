@@ -1,14 +1,18 @@
-"""Config files the commands and the pipeline stages fall back on (shared, so stages never import commands)."""
+"""Config files the commands and the pipeline stages fall back on (shared, so stages never import commands).
+
+They resolve through the `conf` package, so they are found in an installed wheel as in a checkout.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf" / "asr"
-FINETUNE_EVAL_CONFIG = CONF_DIR / "finetune_tiny.yaml"  # `evaluate --finetune`: a few minutes of labels
-PRETRAIN_CONFIG = "conf/pretrain/tiny.yaml"  # a pre-training stage without `config:`
+from conf import find_config
+
+FINETUNE_EVAL_CONFIG = find_config("finetune_tiny", "asr")  # `evaluate --finetune`: a few minutes of labels
+PRETRAIN_CONFIG = "tiny"  # a pre-training stage without `config:` (conf/pretrain/tiny.yaml)
 
 
 def default_asr_config(init) -> Path:
     """From scratch: the small teacher; with a pre-trained encoder: fairseq-style fine-tuning."""
-    return CONF_DIR / ("finetune_base.yaml" if init else "scratch_tiny.yaml")
+    return find_config("finetune_base" if init else "scratch_tiny", "asr")

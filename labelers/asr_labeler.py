@@ -51,6 +51,7 @@ class AsrLabeler(Labeler):
         overlap_seconds: float = 4.0,
         confidence_window_seconds: float = 0.6,
         align_workers: int = 0,
+        encoder=None,
     ):
         if blank not in BLANK_POLICIES:
             raise LabelSourceError(f"--blank must be one of {BLANK_POLICIES}, got {blank!r}")
@@ -67,7 +68,10 @@ class AsrLabeler(Labeler):
         self.overlap_seconds = overlap_seconds
         # the confidence window is fixed in time, so 20 ms and 80 ms models are judged alike
         self.window = max(1, int(round(confidence_window_seconds / model.frame_seconds)))
-        self.encoder = TranscriptEncoder(model.vocab, model.blank_id, model.word_delimiter, model.tokenizer, strict=strict)
+        # a phone teacher brings its own encoder (labelers.phone_encoder); characters/pieces otherwise
+        self.encoder = encoder or TranscriptEncoder(model.vocab, model.blank_id, model.word_delimiter, model.tokenizer,
+                                                    strict=strict)
+        self.transcript_kind = getattr(self.encoder, "transcript_kind", "words")
         V = model.vocab_size
         keep_ids = [i for i in range(V) if blank == "keep" or i != model.blank_id]
         self.class_ids = np.full(V, -1, dtype=np.int64)

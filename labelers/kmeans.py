@@ -24,7 +24,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import torch
-from sklearn.cluster import MiniBatchKMeans, kmeans_plusplus
+from sklearn.cluster import MiniBatchKMeans
 from tqdm.auto import tqdm
 
 from labelers.corpus.atomic import atomic_open, disk_full_as_error, write_json
@@ -70,6 +70,56 @@ def assign(feats: torch.Tensor, centers: torch.Tensor, centers_sq: torch.Tensor 
     if not labels:
         return torch.zeros(0, dtype=torch.long, device=centers.device), torch.zeros(0, device=centers.device)
     return torch.cat(labels), torch.cat(dists)
+
+
+def kmeans_plusplus_torch(x: np.ndarray, n_clusters: int, rng: np.random.RandomState,
+                          n_local_trials: int | None = None, device: torch.device | str = "cpu") -> np.ndarray:
+    """Greedy k-means++ seeding, scikit-learn's algorithm (`_kmeans_plusplus`) in float32 torch.
+
+    Same steps and random draws: the first center uniformly, then for each next one `2 + log(k)`
+    candidates drawn proportionally to the squared distance to the nearest chosen center, keeping the
+    candidate that lowers the potential most. scikit-learn computes the distances through
+    `euclidean_distances`, which upcasts float32 input to float64 in chunks; that made 20 candidates
+    (fairseq's n_init) most of a small corpus's MFCC route. Here: one float32 matmul per center (the
+    running sums stay float64, so the sampling is as stable as scikit-learn's).
+    """
+    n_local_trials = n_local_trials or 2 + int(np.log(n_clusters))
+    X = torch.as_tensor(np.ascontiguousarray(x, dtype=np.float32), device=device)
+    x_sq = (X * X).sum(1)
+
+    def sq_dist(rows: torch.Tensor) -> torch.Tensor:  # (len(rows), n)
+        c = X[rows]
+        return ((c * c).sum(1, keepdim=True) + x_sq.unsqueeze(0) - 2.0 * (c @ X.T)).clamp_min_(0)
+
+    n = X.shape[0]
+    ids = np.empty(n_clusters, dtype=np.int64)
+    ids[0] = rng.choice(n, p=np.full(n, 1.0 / n))
+    closest = sq_dist(torch.as_tensor(ids[:1], device=X.device))[0]
+    pot = float(closest.double().sum())
+    for c in range(1, n_clusters):
+        rand_vals = rng.uniform(size=n_local_trials) * pot
+        cum = torch.cumsum(closest.double(), 0).cpu().numpy()
+        cand = np.clip(np.searchsorted(cum, rand_vals), None, n - 1)
+        d = torch.minimum(closest.unsqueeze(0), sq_dist(torch.as_tensor(cand, device=X.device)))
+        pots = d.double().sum(1)
+        best = int(torch.argmin(pots))
+        closest, pot, ids[c] = d[best], float(pots[best]), cand[best]
+    return np.ascontiguousarray(x[ids], dtype=np.float32)
+
+
+def _as_sklearn(centers: np.ndarray, seed: int, **params) -> MiniBatchKMeans:
+    """A fitted MiniBatchKMeans holding exactly `centers` (what `kmeans.joblib` stores and fairseq loads).
+
+    Fitted through the public API: one `partial_fit` step on the centers themselves, initialised at the
+    centers, so every center gets only its own point and stays where it is (`fit` would sample the
+    batch with replacement). The estimator then reports fairseq's parameters (`params`).
+    """
+    k = len(centers)
+    km = MiniBatchKMeans(n_clusters=k, init=centers, n_init=1, batch_size=k, reassignment_ratio=0.0,
+                         random_state=seed).partial_fit(centers)
+    if not np.array_equal(km.cluster_centers_, centers):  # guards the trick above against library changes
+        raise RuntimeError("scikit-learn moved the k-means centers while wrapping them")
+    return km.set_params(**params)
 
 
 @dataclass
@@ -302,36 +352,45 @@ def fit_kmeans(
         for _ in tqdm(range(n_init), desc="k-means++ init", disable=not progress, file=sys.stderr):
             sample = None  # free the previous candidate's sample before reading the next
             sample = cache.take(rng.randint(0, n, init_size))
-            centers, _ = kmeans_plusplus(sample, n_clusters, random_state=rng)
+            centers = kmeans_plusplus_torch(sample, n_clusters, rng, device=dev)
             c = torch.from_numpy(centers)
             inertia = float(assign(valid, c)[1].sum())
             if inertia < best_inertia:
                 best, best_inertia = centers, inertia
         del valid
         # 3. minibatch steps from the cache, with MiniBatchKMeans' early stopping (smoothed inertia).
-        km = MiniBatchKMeans(n_clusters=n_clusters, init=best, n_init=1, max_iter=max_iter, batch_size=batch_size,
-                             tol=tol, max_no_improvement=max_no_improvement, reassignment_ratio=0.0,
-                             compute_labels=False, random_state=seed)
+        #    The step is scikit-learn's `_mini_batch_step` without reassignment (fairseq: ratio 0), in
+        #    torch: assign the batch to the current centers (that also gives the batch inertia the early
+        #    stopping needs, which partial_fit would compute a second time), then move each center that
+        #    got points to the running mean of everything assigned to it so far.
         bs = min(batch_size, n)
         max_steps = (max_iter * n) // bs
         alpha = min(1.0, bs * 2.0 / (n + 1))
         ewa = ewa_min = None
         no_improvement, steps, stop = 0, 0, "max_iter"
+        centers = torch.from_numpy(np.array(best, dtype=np.float32)).to(dev)
+        counts = torch.zeros(n_clusters, dtype=torch.float32, device=dev)
         bar = tqdm(total=max_steps, desc="k-means steps", disable=not progress, file=sys.stderr)
         for steps in range(1, max_steps + 1):
-            x = cache.take(rng.randint(0, n, bs))
-            # a copy: partial_fit updates cluster_centers_ in place
-            centers_before = torch.from_numpy(np.array(km.cluster_centers_ if steps > 1 else best, dtype=np.float32))
-            batch_inertia = float(assign(torch.from_numpy(x), centers_before.to(dev))[1].sum()) / bs
-            km.partial_fit(x)
+            x = torch.from_numpy(cache.take(rng.randint(0, n, bs))).to(dev)
+            labels, dist = assign(x, centers)
+            batch_inertia = float(dist.sum()) / bs
+            hits = torch.bincount(labels, minlength=n_clusters).to(centers.dtype)
+            sums = torch.zeros_like(centers).index_add_(0, labels, x)
+            moved = hits > 0
+            new_counts = counts + hits
+            centers_before = centers
+            centers = centers.clone()
+            centers[moved] = (centers_before[moved] * counts[moved, None] + sums[moved]) / new_counts[moved, None]
+            counts = new_counts
             bar.update(1)
             if steps == 1:
                 ewa = batch_inertia
                 continue
             ewa = ewa * (1 - alpha) + batch_inertia * alpha
             if tol > 0:
-                shift = float(((km.cluster_centers_ - centers_before.numpy()) ** 2).sum())
-                if shift <= tol * float(np.var(x, axis=0).mean()):
+                shift = float(((centers - centers_before) ** 2).sum())
+                if shift <= tol * float(x.var(0, unbiased=False).mean()):
                     stop = "tol"
                     break
             if ewa_min is None or ewa < ewa_min:
@@ -342,6 +401,8 @@ def fit_kmeans(
                 stop = "no_improvement"
                 break
         bar.close()
+        km = _as_sklearn(centers.cpu().numpy(), seed, max_iter=max_iter, batch_size=batch_size, tol=tol,
+                         max_no_improvement=max_no_improvement, n_init=n_init)
         # 4. inertia over every cached frame (fairseq reports -score / frames), streamed.
         c = torch.from_numpy(np.asarray(km.cluster_centers_, dtype=np.float32)).to(dev)
         csq = (c * c).sum(1)

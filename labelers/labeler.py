@@ -31,6 +31,9 @@ class Labeler(ABC):
     label_rate: float
     # True: `label_batch` / `label_prepared` receive the utterances' transcripts (words) as `texts`.
     uses_transcripts: bool = False
+    # What `texts` holds when `uses_transcripts`: "words" (.wrd/.ltr) or "phones" (the split's .phn with
+    # repeats collapsed, for a phone teacher trained on .phn).
+    transcript_kind: str = "words"
 
     @abstractmethod
     def symbols(self) -> list[str]:

@@ -110,9 +110,15 @@ def labeler_fingerprint(labeler, chunk_utterances: int, batch_seconds: float) ->
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def read_transcripts(data_dir: str | os.PathLike, split: str) -> list[str] | None:
-    """Words per manifest row from `{split}.wrd`, else from `{split}.ltr`; None when neither exists."""
-    return open_split(data_dir, split).transcripts("words")
+def read_transcripts(data_dir: str | os.PathLike, split: str, kind: str = "words") -> list[str] | None:
+    """Words per manifest row from `{split}.wrd`, else from `{split}.ltr`; None when neither exists.
+    kind="phones": the phone sequences of `{split}.phn` (repeats collapsed), for a phone teacher."""
+    sp = open_split(data_dir, split)
+    if kind == "phones":
+        from labelers.corpus.phone_transcripts import collapse_frames
+
+        return [" ".join(collapse_frames(p)) for p in sp.phones()] if sp.has("phn") else None
+    return sp.transcripts("words")
 
 
 def _resolve_shards(num_shards: int | None, shard_id: int | None):
@@ -334,7 +340,7 @@ def label_corpus(
     for chunk in todo:
         manifest = manifests[chunk.split]
         if labeler.uses_transcripts and chunk.split not in texts:
-            texts[chunk.split] = read_transcripts(data_dir, chunk.split)
+            texts[chunk.split] = read_transcripts(data_dir, chunk.split, labeler.transcript_kind)
         rows = _label_chunk(labeler, chunk, manifest, texts.get(chunk.split), batch_seconds, len(symbols),
                             num_workers, bar)
         _write_chunk(work / chunk.split / chunk.name, dict(stamps[chunk.split], start=chunk.start, end=chunk.end), rows)

@@ -290,20 +290,42 @@ def _model_features(settings: HubertSettings, run: RunSettings):
 
 # ---------------------------------------------------------------- ASR (CTC) sources
 
+def _teacher_units(settings: AsrSettings) -> dict:
+    """teacher_units.json of a teacher trained here ({"units": "chars"} otherwise)."""
+    from labelers.phone_encoder import teacher_units
+
+    return teacher_units(settings.model) if settings.model else {"units": "chars"}
+
+
 def _use_transcripts(settings: AsrSettings, run: RunSettings) -> bool:
-    """transcripts auto: align when every split has .wrd or .ltr; none: best path everywhere."""
+    """transcripts auto: align when every split has .wrd or .ltr (a .phn teacher: .phn); none: best path."""
     if settings.transcripts == "none":
         return False
     from labelers.corpus.split import open_split
 
-    have = {s: open_split(run.data, s).has("wrd") or open_split(run.data, s).has("ltr") for s in run.splits}
+    exts = ("phn",) if _teacher_units(settings).get("phones_from") == "phn" else ("wrd", "ltr")
+    have = {s: any(open_split(run.data, s).has(e) for e in exts) for s in run.splits}
     if all(have.values()):
         return True
     if settings.transcripts == "require" or any(have.values()):
         missing = sorted(s for s, ok in have.items() if not ok)
-        raise LabelSourceError(f"--transcripts {settings.transcripts}: no .wrd/.ltr for split(s) {missing}; label "
-                               "them in a separate run with --transcripts none, or add transcripts")
+        raise LabelSourceError(f"--transcripts {settings.transcripts}: no {'/'.join('.' + e for e in exts)} for "
+                               f"split(s) {missing}; label them in a separate run with --transcripts none, or add "
+                               "transcripts")
     return False
+
+
+def _phone_encoder(settings: AsrSettings, model):
+    """A phone teacher aligns phone transcriptions made the way its training targets were."""
+    units = _teacher_units(settings)
+    if units.get("units") != "phones":
+        return None
+    from labelers.phone_encoder import PhoneTranscriptEncoder
+
+    try:
+        return PhoneTranscriptEncoder(units, model.vocab, model.blank_id, strict=settings.strict)
+    except ValueError as e:  # LexiconError too
+        raise LabelSourceError(f"--model {settings.model}: {e}") from None
 
 
 def _asr_model(source_name: str, settings: AsrSettings | AsrFeaturesSettings, run: RunSettings):
@@ -326,8 +348,9 @@ def _align_workers(settings: AsrSettings, run: RunSettings) -> int:
 def _build_asr_labeler(settings: AsrSettings, run: RunSettings) -> Labeler:
     from labelers.asr_labeler import AsrLabeler
 
+    model = _asr_model("asr", settings, run)
     return AsrLabeler(
-        _asr_model("asr", settings, run), blank=settings.blank, label_rate=settings.label_rate,
+        model, encoder=_phone_encoder(settings, model), blank=settings.blank, label_rate=settings.label_rate,
         use_transcripts=_use_transcripts(settings, run), min_confidence=settings.min_confidence,
         strict=settings.strict, unalignable=settings.unalignable, batch_seconds=run.batch_seconds,
         chunk_seconds=settings.chunk_seconds, align_workers=_align_workers(settings, run),
@@ -354,6 +377,58 @@ register(SourceSpec("asr", "frame targets from a CTC ASR model's aligned token p
                     _build_asr_labeler))
 register(_kmeans_source("asr-features", "k-means on a hidden layer of a CTC ASR model's encoder (--layer, "
                         "default second-to-last)", AsrFeaturesSettings, _asr_features))
+
+
+# ---------------------------------------------------------------- random projection (BEST-RQ)
+
+@dataclass
+class RqSettings:
+    """`rq`: a random-projection quantizer (`labelers.random_projection`), drawn once and stored in OUT/rq."""
+
+    n_clusters: int | None = option(help="number of clusters K (fairseq: 100 MFCC, 500 hubert); rq: codebook size")
+    quantizer: str | None = option(help="rq: a quantizer folder (rq.npz + rq.json) to reuse (default: OUT/rq, "
+                                        "drawn on the first run from --seed, statistics from --fit-split)")
+    fit_split: str | None = option(help="split to fit k-means on when --n-clusters is given (default: the first of "
+                                        "--splits); rq: the split the normalisation statistics come from")
+    percent: float = option(0.1, help="fraction of utterances to fit on (default 0.1; <=0 or >=1: all)")
+    seed: int = option(0)
+    code_dim: int = option(16, help="rq: codebook dimension (BEST-RQ: 16)")
+
+
+def _build_rq_labeler(settings: RqSettings, run: RunSettings) -> Labeler:
+    """--quantizer loads one; otherwise OUT/rq is reused when present, else measured and drawn once."""
+    from labelers.distributed import distributed_state
+    from labelers.random_projection import RandomProjectionLabeler, RandomProjectionQuantizer, fit_quantizer
+
+    q_dir = Path(settings.quantizer) if settings.quantizer else Path(run.out) / "rq"
+    if settings.quantizer or (q_dir / "rq.json").is_file():
+        try:
+            q = RandomProjectionQuantizer.load(q_dir)
+        except (OSError, KeyError, ValueError) as e:
+            raise LabelSourceError(f"--quantizer: {e}") from None
+        if settings.n_clusters and q.n_codes != settings.n_clusters:
+            raise LabelSourceError(f"{q_dir} holds a codebook of {q.n_codes} codes, not --n-clusters "
+                                   f"{settings.n_clusters}; remove it or pass --quantizer")
+        if not settings.quantizer:
+            print(f"reusing the random-projection quantizer drawn earlier in {q_dir}")
+        return RandomProjectionLabeler(q)
+    if not settings.n_clusters:
+        raise LabelSourceError("--source rq needs --n-clusters K (codebook size) or --quantizer DIR")
+    if run.num_shards and run.num_shards > 1:
+        raise LabelSourceError("separate shard jobs must share one quantizer: label one split first (or pass "
+                               "--quantizer DIR to every shard)")
+    state = distributed_state()
+    if state is None or state.is_main_process:
+        fit_quantizer(run.data, settings.fit_split or run.splits[0], settings.n_clusters, q_dir,
+                      code_dim=settings.code_dim, seed=settings.seed, percent=settings.percent,
+                      batch_seconds=run.batch_seconds, progress=run.progress)
+    if state is not None:
+        state.wait_for_everyone()
+    return RandomProjectionLabeler(RandomProjectionQuantizer.load(q_dir))
+
+
+register(SourceSpec("rq", "random-projection quantizer of normalised stacked log-mels (BEST-RQ, 50 Hz, "
+                    "--n-clusters = codebook size), no k-means", RqSettings, _build_rq_labeler))
 
 
 # ---------------------------------------------------------------- the run

@@ -41,9 +41,13 @@ def main(argv: list[str] | None = None) -> dict | None:
     except ConfigError as e:
         sys.exit(f"config error: {e}")
 
+    from pretrain.loop import LaunchError
     from pretrain.pretraining import run_pretraining
 
-    return run_pretraining(cfg)
+    try:
+        return run_pretraining(cfg)
+    except LaunchError as e:  # processes that do not form one job: refused before anything is written
+        sys.exit(f"launch error: {e}")
 
 
 def cli() -> int:

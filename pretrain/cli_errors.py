@@ -18,12 +18,16 @@ EXPECTED = (ValueError, OSError)
 
 
 def is_expected(exc: BaseException) -> bool:
-    """ValueError / OSError (and subclasses: ConfigError, LabelStoreError, DiskFullError...) or an AudioError.
+    """ValueError / OSError (and subclasses: ConfigError, LabelStoreError, DiskFullError...), an AudioError
+    or a LaunchError.
     The audio module is looked up only if loaded: importing it (torch, torchaudio) would slow `--help`."""
     if isinstance(exc, EXPECTED):
         return True
     audio = sys.modules.get("labelers.corpus.audio")
-    return audio is not None and isinstance(exc, audio.AudioError)
+    loop = sys.modules.get("pretrain.loop")  # LaunchError: processes that do not form one job
+    return (audio is not None and isinstance(exc, audio.AudioError)) or (
+        loop is not None and isinstance(exc, loop.LaunchError)
+    )
 
 
 def debug_requested(argv: list[str]) -> bool:

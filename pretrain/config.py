@@ -1,6 +1,7 @@
 """Run configuration: three dataclass sections (data, model, loop) filled from YAML + `key=value` overrides.
 
     python -m pretrain --config conf/pretrain/tiny.yaml loop.max_steps=200 data.label_dirs=[a,b]
+    python -m pretrain --config tiny ...        (a name: the file of that name in conf/pretrain/)
 
 Keys are dotted (`section.field`); values are parsed as YAML scalars/lists. `--help` lists every key
 with its default and description. A YAML file may name another with `defaults: other.yaml` (relative
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from conf import find_config, named_configs
 
 from pretrain.config_ranges import check_config_ranges, safe_yaml
 from pretrain.data import DataConfig
@@ -101,7 +104,7 @@ def load_config(path: str | os.PathLike | None, overrides: list[str] = (),
     `values` (typed settings from code: {"loop.max_steps": 200} or {"loop": {"max_steps": 200}})."""
     cfg = PretrainConfig()
     if path:
-        for section, vals in _read_yaml(Path(path)).items():
+        for section, vals in _read_yaml(find_config(path, "pretrain")).items():
             if not isinstance(vals, dict):
                 raise ConfigError(f"{path}: section '{section}' must be a mapping")
             for k, v in vals.items():
@@ -151,7 +154,8 @@ def write_config(cfg: PretrainConfig, path: str | os.PathLike) -> Path:
 
 
 def help_text() -> str:
-    lines = ["usage: python -m pretrain --config FILE.yaml [section.key=value ...]", "", "keys (default: description):"]
+    lines = ["usage: python -m pretrain --config FILE.yaml|NAME [section.key=value ...]", "",
+             f"named configs (conf/pretrain/): {', '.join(named_configs('pretrain'))}", "", "keys (default: description):"]
     for section, cls in SECTIONS.items():
         lines.append(f"  {section}:")
         for f in dataclasses.fields(cls):

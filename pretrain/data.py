@@ -6,10 +6,8 @@ Length policy (as fairseq's HubertDataset with `pad_audio: false`, the HuBERT re
 - inside a batch every utterance is randomly cropped to the batch's shortest, so the batch has no
   padding at all (the CNN's GroupNorm and the attention never see padding). `pad_audio: true` pads
   to the longest instead and passes a padding mask.
-Crops start on a frame boundary of the backbone (320 samples at 50 Hz, 1280 at fastconformer's 12.5 Hz),
-so labels are cut at exactly the same offset: frame j of the crop is frame k + j of the utterance, and
-100 Hz label 2(k + j) at 50 Hz. Labels are converted to the backbone's frame rate once, at load
-(`pretrain.frame_labels`: 50 Hz labels pooled by majority for 80 ms frames).
+Crops start on a 320-sample boundary (one 50 Hz frame), so labels are cut at exactly the same offset:
+frame j of the crop is frame k + j of the utterance, and 100 Hz label 2(k + j).
 
 Batches hold at most `batch_seconds` of audio per device (after cropping). They are built from
 utterances sorted by length (ties broken at random each epoch), shuffled with a seed that depends
@@ -21,6 +19,7 @@ and DataLoader workers harmless.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +28,10 @@ import torch
 from labelers.corpus.audio import AudioError, load_audio
 from labelers.corpus.batching import pack_by_length, sort_by_length
 from labelers.corpus.split import open_split
-from labelers.corpus.frames import MODEL_HOP, MODEL_RATE, SAMPLE_RATE, check_label_length, frames_at_rate, num_frames
+from labelers.corpus.frames import (
+    LABEL_LENGTH_TOLERANCE, MODEL_HOP, MODEL_RATE, SAMPLE_RATE, check_label_length, frames_at_rate, num_frames,
+)
+from labelers.corpus.label_binary import load_label_arrays
 from labelers.corpus.label_store import LabelSet
 
 from pretrain.frame_labels import pool_factor, pool_labels
@@ -73,7 +75,7 @@ class Utterance:
     utt: str
     path: str
     num_samples: int
-    labels: list[np.ndarray]  # one per label set, already at the backbone's frame rate
+    labels: list[np.ndarray]  # one per label set, already at 50 Hz (read-only memory-mapped views)
 
 
 def check_label_rate(rate: float, label_dir: str) -> None:
@@ -115,29 +117,71 @@ def labels_at_rate(labels: np.ndarray, rate: float, utt: str, num_samples: int, 
     return at50 if factor == 1 else pool_labels(at50, factor, num_frames(num_samples, frame_rate))
 
 
+class UtteranceTable:
+    """The usable utterances of a split as flat arrays; `table[j]` builds utterance j's `Utterance` on access.
+
+    Labels stay memory-mapped (labelers.corpus.label_binary), paths are one bytes array: no per-utterance
+    Python objects, so start-up memory barely grows with the manifest, and DataLoader workers (forked or
+    pickled) share the label pages instead of copying lists of arrays.
+    """
+
+    def __init__(self, root: str, relpaths: np.ndarray, rows: np.ndarray, num_samples: np.ndarray, label_sets: list,
+                 frame_rate: float = MODEL_RATE):
+        self.root, self.relpaths, self.rows, self.num_samples = root, relpaths, rows, num_samples
+        self.frame_rate = frame_rate  # labels are handed out at the backbone's frame rate
+        self.label_sets = label_sets  # (LabelArrays, label rate, label dir) per label set
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, j: int) -> Utterance:
+        i, n = int(self.rows[j]), int(self.num_samples[j])
+        rel = self.relpaths[j].decode()
+        utt = os.path.splitext(rel)[0]
+        labs = [labels_at_rate(arrays[i], rate, utt, n, d, self.frame_rate) for arrays, rate, d in self.label_sets]
+        return Utterance(i, utt, os.path.join(self.root, rel), n, labs)
+
+    def __iter__(self):
+        return (self[j] for j in range(len(self)))
+
+
 def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: int,
-               frame_rate: float = MODEL_RATE) -> tuple[list[Utterance], list[dict]]:
+               frame_rate: float = MODEL_RATE) -> tuple[UtteranceTable, list[dict]]:
     """Utterances of `split` that have every label set and are long enough; plus the skipped ones."""
     manifest = open_split(data_dir, split).manifest()
-    sets = [LabelSet.open(d) for d in label_dirs]
-    per_set = []
-    for d, ls in zip(label_dirs, sets):
+    num_samples = np.asarray(manifest.num_samples, dtype=np.int64)
+    expected = np.array([num_frames(int(n), MODEL_RATE) for n in num_samples], dtype=np.int64)
+    present = np.ones(len(manifest), dtype=bool)
+    has_labels = []  # per label set: which rows it labels (reasons are spelt out for skipped rows only)
+    label_sets = []
+    for d in label_dirs:
+        ls = LabelSet.open(d)
         check_label_rate(ls.label_rate, d)  # refuse before reading a whole split
-        per_set.append(ls.read(split, data_dir))
-    utts, skipped = [], []
-    for i in range(len(manifest)):
-        utt, n = manifest.utt_id(i), manifest.num_samples[i]
-        missing = [d for d, labs in zip(label_dirs, per_set) if labs[i] is None]
+        arrays = load_label_arrays(ls, split, data_dir)
+        lengths = arrays.lengths()
+        has = lengths > 0
+        at_50hz = -(-lengths * MODEL_RATE // int(ls.label_rate))  # what frames_at_rate keeps: ceil
+        bad = np.flatnonzero(has & (np.abs(at_50hz - expected) > LABEL_LENGTH_TOLERANCE))
+        if float(ls.label_rate) in COARSE_RATES:  # checked at their own rate, utterance by utterance, at use
+            coarse = np.array([num_frames(int(n), ls.label_rate) for n in num_samples], dtype=np.int64)
+            bad = np.flatnonzero(has & (np.abs(lengths - coarse) > LABEL_LENGTH_TOLERANCE))
+        if bad.size:  # the same refusal as for one utterance, before any training starts
+            i = int(bad[0])
+            labels_at_50hz(arrays[i], ls.label_rate, manifest.utt_id(i), int(num_samples[i]), d)
+        has_labels.append(has)
+        present &= has
+        label_sets.append((arrays, ls.label_rate, d))
+    long_enough = num_samples >= min_samples
+    skipped = []
+    for i in np.flatnonzero(~(present & long_enough)).tolist():
+        missing = [d for d, has in zip(label_dirs, has_labels) if not has[i]]
         if missing:
-            skipped.append({"utt": utt, "reason": f"no labels in {', '.join(missing)}"})
-            continue
-        if n < min_samples:
-            skipped.append({"utt": utt, "reason": f"{n} samples < min_sample_size {min_samples}"})
-            continue
-        labs = [labels_at_rate(labs[i], ls.label_rate, utt, n, d, frame_rate)
-                for d, ls, labs in zip(label_dirs, sets, per_set)]
-        utts.append(Utterance(i, utt, manifest.path(i), n, labs))
-    return utts, skipped
+            skipped.append({"utt": manifest.utt_id(i), "reason": f"no labels in {', '.join(missing)}"})
+        else:
+            skipped.append({"utt": manifest.utt_id(i), "reason": f"{num_samples[i]} samples < min_sample_size {min_samples}"})
+    rows = np.flatnonzero(present & long_enough)
+    relpaths = np.array([manifest.relpaths[i].encode() for i in rows.tolist()], dtype=bytes)
+    return UtteranceTable(manifest.root, relpaths, rows, num_samples[rows], label_sets, frame_rate), skipped
 
 
 def make_bucket_batches(sizes: np.ndarray, buckets: list[int], budget: int, seed: int, epoch: int,
@@ -237,7 +281,7 @@ class BatchBuilder(torch.utils.data.Dataset):
             maskable[b] = min(t_n, self.output_frames(n))
             for i, lab in enumerate(ls):
                 seg = lab[k : k + t_n]
-                tgt[i][b, : len(seg)] = torch.from_numpy(seg)
+                tgt[i][b, : len(seg)] = torch.from_numpy(seg.astype(np.int64))  # a copy: the map is read-only
                 maskable[b] = min(maskable[b], len(seg))
         mask = compute_mask(maskable, T, self.mask.prob, self.mask.length, self.mask.min_masks, rng)
         # Every row masks the same number of frames (compute_mask's same_count): their positions as a
@@ -274,7 +318,7 @@ class PretrainData:
         self.utts, self.skipped = load_split(cfg.data_dir, split, cfg.label_dirs, cfg.min_sample_size, frame_rate)
         if not self.utts:
             raise ValueError(f"{cfg.data_dir}/{split}: no usable utterances ({len(self.skipped)} skipped)")
-        self.sizes = np.array([min(u.num_samples, cfg.max_sample_size) for u in self.utts])
+        self.sizes = np.minimum(self.utts.num_samples, cfg.max_sample_size)
         self.budget = int(cfg.batch_seconds * SAMPLE_RATE)
         if cfg.length_buckets:
             if cfg.pad_audio:

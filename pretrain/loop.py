@@ -8,13 +8,18 @@ A *task* supplies the model and the data; this file owns everything else: precis
         def build_model(self) -> torch.nn.Module
         def train_batches(self, epoch: int, start: int) -> Iterable      # this rank's batches of `epoch`,
                                                                          # skipping its first `start`
-        def step(self, model, batch) -> (loss, {name: float tensor}, audio_seconds)
+        def step(self, model, batch) -> (loss, {name: float tensor}, audio_seconds[, weight])
         def evaluate(self, model) -> {name: float}                        # may return {} (no validation)
         def flops(self, batch) -> float                                   # optional: training FLOPs of a
                                                                           # micro-batch (pretrain.flops)
         def finish(self, model, out_dir) -> dict                          # optional: export at the end
 
     summary = run_training(task, LoopConfig(...), accelerator)
+
+`weight` (optional, default 1) says how much a micro-batch counts: an update's gradient is
+sum_i weight_i * grad(loss_i) / sum_i weight_i over the micro-batches of every process. HuBERT passes
+fairseq's sample size with a loss normalised by it, so the update's loss is the summed loss over the
+whole effective batch divided by its total frames, whatever the accumulation and process count.
 
 Exact resumption (a run killed with SIGKILL and resumed ends with the same weights as one that was
 never interrupted) rests on four things: checkpoints are written to a temporary folder and renamed,
@@ -136,18 +141,56 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: LoopConfig) -> torch.o
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+class LaunchError(RuntimeError):
+    """The processes a launcher started do not form one training job."""
+
+
+# Where launchers say how many processes they started (torchrun / accelerate launch, then MPI's mpirun).
+WORLD_SIZE_VARS = ("WORLD_SIZE", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE")
+
+
+def launched_processes() -> int:
+    """The number of processes the launcher claims to have started (1 without a launcher)."""
+    return max([int(os.environ.get(v) or 1) for v in WORLD_SIZE_VARS])
+
+
 def make_accelerator(cfg: LoopConfig, kwargs_handlers: list | None = None) -> Accelerator:
-    """An Accelerator for `cfg`: precision, trackers writing under `output_dir/tb`."""
+    """An Accelerator for `cfg`: precision, trackers writing under `output_dir/tb`.
+
+    Without a GPU it is built with `cpu=True`, so that the processes torchrun or `accelerate launch
+    --multi_gpu` start join one gloo job instead of each training its own copy. A launcher whose N
+    processes do not become one job of N ranks is refused (LaunchError).
+    """
     from accelerate.utils import ProjectConfiguration
 
     trackers = [t for t in cfg.trackers.split(",") if t.strip()]
     mp = None if cfg.mixed_precision in ("", None) else cfg.mixed_precision
-    return Accelerator(
-        mixed_precision=mp,
-        log_with=trackers or None,
-        project_config=ProjectConfiguration(project_dir=cfg.output_dir, logging_dir=os.path.join(cfg.output_dir, "tb")),
-        kwargs_handlers=kwargs_handlers,
-    )
+    claimed = launched_processes()
+    try:
+        accelerator = Accelerator(
+            mixed_precision=mp,
+            cpu=not torch.cuda.is_available(),
+            log_with=trackers or None,
+            project_config=ProjectConfiguration(project_dir=cfg.output_dir, logging_dir=os.path.join(cfg.output_dir, "tb")),
+            kwargs_handlers=kwargs_handlers,
+        )
+    except (ValueError, RuntimeError) as e:
+        if claimed == 1:
+            raise
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise LaunchError(f"{claimed} processes were launched ({_world_size_env()}) but could not join one job: "
+                          f"{reason}") from e
+    if accelerator.num_processes != claimed:
+        raise LaunchError(
+            f"the launcher started {claimed} processes ({_world_size_env()}) but this one joined a job of "
+            f"{accelerator.num_processes}: they would train separate copies into one folder; launch with "
+            "torchrun or `accelerate launch --multi_gpu` (on CPU too)"
+        )
+    return accelerator
+
+
+def _world_size_env() -> str:
+    return ", ".join(f"{v}={os.environ[v]}" for v in WORLD_SIZE_VARS if os.environ.get(v))
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -269,6 +312,13 @@ def _micro_batches(task: Task, state: TrainState) -> Iterator[Any]:
         state.batch_in_epoch = 0
 
 
+def _scale_gradients(model: torch.nn.Module, factor: float) -> None:
+    if factor != 1.0:
+        for p in model.parameters():
+            if p.grad is not None:
+                p.grad.mul_(factor)
+
+
 def _evaluate(task: Task, model: torch.nn.Module, accelerator: Accelerator) -> dict:
     model.eval()
     with torch.no_grad(), accelerator.autocast():
@@ -319,7 +369,7 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
     last_val: dict = {}
     while state.step < cfg.max_steps:
         t0 = time.perf_counter()
-        step_audio, step_flops = 0.0, 0.0
+        step_audio = step_loss = step_weight = step_flops = 0.0
         for i in range(accum):
             batch = next(stream)
             if count_flops:
@@ -327,12 +377,24 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
             sync = i == accum - 1
             ctx = accelerator.no_sync(model) if not sync and accelerator.num_processes > 1 else _null()
             with ctx, accelerator.autocast():
-                loss, metrics, audio_s = task.step(model, batch)
-            accelerator.backward(loss / accum)
+                loss, metrics, audio_s, *weight = task.step(model, batch)
+            # A micro-batch counts by its weight (HuBERT: fairseq's sample size, the frames behind its loss;
+            # a task that gives none: 1, a plain mean over micro-batches). Gradients are summed here...
+            weight = float(weight[0]) if weight else 1.0
+            accelerator.backward(loss * weight if weight != 1.0 else loss)
             step_audio += float(audio_s)
+            step_loss += float(loss.detach()) * weight
+            step_weight += weight
             for k, v in metrics.items():
                 _add(sums, k, float(v))
-            _add(sums, "loss", float(loss.detach()))
+        # ...and divided by the total weight of every micro-batch of every process (fairseq's trainer), so an
+        # update's gradient is that of the whole effective batch at once. DDP averaged over processes: x N.
+        audio_all, loss_all, weight_all, flops_all = accelerator.reduce(
+            torch.tensor([step_audio, step_loss, step_weight, step_flops], device=accelerator.device,
+                         dtype=torch.float64), "sum"
+        ).tolist()
+        _scale_gradients(model, accelerator.num_processes / (weight_all or 1.0))
+        _add(sums, "loss", loss_all / (weight_all or 1.0))
         grad_norm = accelerator.clip_grad_norm_(model.parameters(), cfg.clip_norm if cfg.clip_norm > 0 else float("inf"))
         grad_norm = float(grad_norm) if grad_norm is not None else float("nan")
         if accelerator.scaler is not None:  # fp16: the scaler skips and lowers its scale by itself
@@ -347,8 +409,6 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
         scheduler.step()
         state.step += 1
         state.skipped_steps += int(skipped)
-        audio_all, flops_all = accelerator.reduce(
-            torch.tensor([step_audio, step_flops], device=accelerator.device, dtype=torch.float64), "sum").tolist()
         state.audio_seconds += audio_all
         state.flops += flops_all
         state.train_seconds += time.perf_counter() - t0

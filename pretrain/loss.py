@@ -109,6 +109,41 @@ def ce_loss(out: PretrainOutput, cfg) -> LossResult:
     )
 
 
+def ctc_loss(out: PretrainOutput, cfg) -> LossResult:
+    """`model.loss: ctc` (CTCBERT): CTC over each masked span against its label sequence with repeats
+    collapsed (`pretrain.span_ctc`). The head's last logit column is the blank (the model adds one
+    learned blank embedding per label set when `model.loss` is ctc). Summed over spans and label sets
+    (x pred_masked_weight), divided by the masked frames in spans (the same sample size as `ce`), plus
+    the feature penalty. Unmasked frames take no part."""
+    from pretrain.span_ctc import span_ctc
+
+    sets = len(out.logits)
+    spans_frames = []
+    results = []
+    for i in range(sets):
+        lg = out.logits[i]
+        results.append(span_ctc(lg[..., :-1], lg[..., -1], out.targets[i], out.mask))
+        spans_frames.append(results[-1][2])
+    size = spans_frames[0] if cfg.pred_masked_weight > 0 else 0  # fairseq counts the first set's frames
+    denom = max(size, 1)
+    loss = cfg.feature_pen_weight * out.feature_pen
+    metrics = {"feature_pen": out.feature_pen.detach(), "n_masked": torch.tensor(float(spans_frames[0]))}
+    weights = {"feature_pen": float(size), "loss": float(size)}
+    for i, (total, n_spans, n_frames) in enumerate(results):
+        suffix = "" if sets == 1 else f"_{i}"
+        if cfg.pred_masked_weight > 0:
+            loss = loss + cfg.pred_masked_weight * total / denom
+        metrics[f"ctc_m{suffix}"] = (total / max(n_frames, 1)).detach()
+        weights[f"ctc_m{suffix}"] = float(n_frames)
+        if out.logit_m is not None:  # frame accuracy of the best non-blank class, comparable with `ce` runs
+            tm = out.target_m[i]
+            acc = (out.logit_m[i][:, :-1].argmax(-1) == tm).float().mean() if len(tm) else torch.tensor(0.0)
+            metrics[f"acc_m{suffix}"] = acc.detach()
+            weights[f"acc_m{suffix}"] = float(len(tm))
+    metrics["loss"] = loss.detach()
+    return LossResult(loss, size, metrics, weights)
+
+
 @dataclass(frozen=True)
 class LossSpec:
     fn: Callable[[PretrainOutput, object], LossResult]
@@ -117,7 +152,10 @@ class LossSpec:
 
 LOSSES: dict[str, LossSpec] = {
     "ce": LossSpec(ce_loss),
+    "ctc": LossSpec(ctc_loss, per_frame=True),
 }
+# Losses whose head needs one extra logit per label set (its last column): the CTC blank.
+BLANK_LOSSES = ("ctc",)
 
 
 def compute_loss(out: PretrainOutput, cfg) -> LossResult:

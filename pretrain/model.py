@@ -23,7 +23,7 @@ from transformers import HubertModel
 from pretrain.backbones import Backbone, backbone_class, build_backbone
 from pretrain.backbones.hubert import SIZES, GradMultiply, HubertBackbone, hubert_config  # noqa: F401 (compat)
 
-from pretrain.loss import PretrainOutput
+from pretrain.loss import BLANK_LOSSES, PretrainOutput
 
 IGNORE = -100  # target value of frames without a label (padding, a label sequence one frame short)
 
@@ -53,7 +53,7 @@ class ModelConfig:
     logit_temp: float = field(default=0.1, metadata={"help": "cosine logit temperature"})
     pred_masked_weight: float = field(default=1.0, metadata={"help": "loss weight of masked frames"})
     pred_nomask_weight: float = field(default=0.0, metadata={"help": "loss weight of unmasked frames"})
-    loss: str = field(default="ce", metadata={"help": "pre-training loss, a name in pretrain.loss.LOSSES (ce)"})
+    loss: str = field(default="ce", metadata={"help": "pre-training loss, a name in pretrain.loss.LOSSES (ce, ctc)"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "recompute activations in backward"})
 
     def arch(self) -> dict:
@@ -80,7 +80,9 @@ class HubertPretrainModel(nn.Module):
             self.backbone.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         hidden = self.backbone.hidden_size
         self.final_proj = nn.Linear(hidden, self.final_dim * len(num_classes))
-        self.label_embs = nn.ModuleList(nn.Embedding(k, self.final_dim) for k in num_classes)
+        # `model.loss: ctc` adds a learned blank embedding per label set as its last row (last logit column)
+        extra = 1 if cfg.loss in BLANK_LOSSES else 0
+        self.label_embs = nn.ModuleList(nn.Embedding(k + extra, self.final_dim) for k in num_classes)
         for emb in self.label_embs:
             nn.init.uniform_(emb.weight)  # fairseq: label_embs_concat ~ U(0, 1)
 

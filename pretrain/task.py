@@ -77,10 +77,11 @@ class PretrainTask:
         self.skipped_in_batches.extend(batch["skipped"])
         if batch["wav"] is None:  # every file of the batch failed to load: a zero loss keeps ranks in step
             zero = sum(p.sum() for p in model.parameters()) * 0.0
-            return zero, {}, 0.0
+            return zero, {}, 0.0, 0
         res = self._forward(model, batch)
         metrics = {k: v for k, v in res.metrics.items() if k not in ("loss", "n_masked")}
-        return res.loss, metrics, batch["audio_seconds"]
+        # The loop weights this micro-batch by its sample size and divides by the total over the update.
+        return res.loss, metrics, batch["audio_seconds"], res.sample_size
 
     def evaluate(self, model) -> dict:
         """Validation loss and masked/unmasked accuracy over all ranks, each weighted by its own frame count

@@ -83,5 +83,9 @@ if __name__ == "__main__":
     import pretrain
 
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
-    FIXTURE.write_text(json.dumps({"recorded_with": str(Path(pretrain.__file__).parent), **record()}, indent=1) + "\n")
+    import subprocess
+
+    where = Path(pretrain.__file__).parent
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=where, capture_output=True, text=True).stdout
+    FIXTURE.write_text(json.dumps({"recorded_with": commit.strip() or str(where), **record()}, indent=1) + "\n")
     print(f"wrote {FIXTURE}", file=sys.stderr)

@@ -103,6 +103,7 @@ def test_wrapper_expected_versus_bugs(capsys):
     from labelers.corpus.atomic import DiskFullError
     from labelers.corpus.audio import AudioHeaderError
     from pretrain.cli_errors import cli_errors
+    from pretrain.loop import LaunchError
 
     def raising(exc):
         @cli_errors("prog")
@@ -113,7 +114,8 @@ def test_wrapper_expected_versus_bugs(capsys):
     for exc, words in [(AudioHeaderError("a.wav", "header claims 0 channels"), ["a.wav: header claims 0 channels"]),
                        (DiskFullError("x/train.km"), ["disk full while writing x/train.km"]),
                        (FileNotFoundError(2, "No such file or directory", "conf/x.yaml"), ["conf/x.yaml: No such file"]),
-                       (ValueError("multi\nline   message"), ["multi line message"])]:
+                       (ValueError("multi\nline   message"), ["multi line message"]),
+                       (LaunchError("2 processes did not join one job"), ["did not join one job"])]:
         exits_1(raising(exc), [])
         one_error_line(capsys, "prog", *words)
     with pytest.raises(KeyError):  # a bug keeps its traceback

@@ -18,7 +18,7 @@ from labelers.sources import (SOURCES, AsrSettings, HubertSettings, MfccSettings
 
 
 def test_every_source_is_built_from_its_own_settings_dataclass():
-    assert set(SOURCES) == {"mfcc", "hubert", "asr", "asr-features"}
+    assert set(SOURCES) == {"mfcc", "hubert", "asr", "asr-features", "rq"}
     assert SOURCES["asr"].settings_class is AsrSettings and not SOURCES["asr"].is_kmeans
     assert all(SOURCES[n].is_kmeans for n in ("mfcc", "hubert", "asr-features"))
     s = SOURCES["mfcc"].settings(n_clusters="8", percent=1)
@@ -43,7 +43,9 @@ def test_parser_groups_options_by_the_sources_that_take_them():
     parser = label_parser()
     groups = {g.title: {a.dest for a in g._group_actions} for g in parser._action_groups}
     assert groups["--source asr"] >= {"blank", "transcripts", "min_confidence", "strict", "align_workers"}
-    assert groups["--source mfcc, hubert, asr-features"] >= {"n_clusters", "kmeans", "percent", "seed"}
+    assert groups["--source mfcc, hubert, asr-features"] >= {"kmeans", "n_init"}
+    assert groups["--source mfcc, hubert, asr-features, rq"] == {"n_clusters", "fit_split", "percent", "seed"}
+    assert groups["--source rq"] == {"quantizer", "code_dim"}
     assert groups["--source hubert, asr, asr-features"] == {"model", "chunk_seconds"}
     assert groups["--source hubert, asr-features"] == {"layer"}
     # every option of every source is on the command line exactly once

@@ -30,6 +30,9 @@ def write_experiment(path: Path, corpus: Path, teacher: Path, workdir: Path) -> 
             "asr_hold": {"kind": "labels", "source": "asr", "model": str(teacher), "blank": "hold"},
             "it1_mfcc": {**pretrain, "labels": ["mfcc_km"]},
             "it1_asr": {**pretrain, "labels": ["asr_hold"]},
+            "scratch": {"kind": "scratch", "like": "it1_asr"},
+            "eval_input": {"kind": "evaluate", "features": "mfcc", "k": 8, "probe_epochs": 2},
+            "eval_scratch": {"kind": "evaluate", "model": "scratch", **EVAL},
             "eval_mfcc": {"kind": "evaluate", "model": "it1_mfcc", **EVAL},
             "eval_asr": {"kind": "evaluate", "model": "it1_asr", **EVAL},
         },
@@ -56,30 +59,39 @@ def finished(synth_corpus, trained_teacher, tmp_path_factory):
 def test_report_has_every_section_with_numbers(finished):
     text = finished["report"].read_text()
     for heading in ("## 1. Label quality", "## 3. Pre-training", "## 4. Per-layer probe accuracy and PNMI",
-                    "## 5. CER after CTC fine-tuning", "## 6. The question", "## Summary table"):
+                    "## 5. Gains over the baselines", "## 6. The question", "## Summary table"):
         assert heading in text, heading
     c = finished["comparison"]
-    assert {r["stage"] for r in c["label_quality"]} == {"mfcc_km", "asr_hold"}
-    for r in c["label_quality"]:
-        assert 0 < r["pnmi"] <= 1 and 0 < r["phone_purity"] <= 1 and f"| {r['stage']} |" in text
-    assert {p["stage"] for p in c["pretraining"]} == {"it1_mfcc", "it1_asr"}
-    assert all(p["updates"] == 12 and p["valid_curve"] for p in c["pretraining"])
-    for e in c["evaluations"]:
-        assert len(e["layers"]) == 3  # hidden states 0..2 of the 2-layer model
-        assert all(0 <= r["probe_accuracy"] <= 1 and 0 <= r["pnmi"] <= 1 for r in e["layers"])
-        assert e["cer"] is not None and e["cer"] >= 0
-    assert c["verdict"]["answer"] in ("yes", "partly", "no")
-    assert f"Answer on this run: {c['verdict']['answer']}" in text
+    assert c["seeds"] == [None]  # no `seeds:` in the experiment: one run
+    assert set(c["labels"]) == {"mfcc_km", "asr_hold"}
+    for name, r in c["labels"].items():
+        pnmi = r["metrics"]["pnmi"]
+        assert 0 < pnmi["mean"] <= 1 and pnmi["n"] == 1 and f"| {name} |" in text
+    assert set(c["pretraining"]) == {"it1_mfcc", "it1_asr"}
+    assert all(p["updates"] == 12 and p["curves"][0]["valid"] for p in c["pretraining"].values())
+    assert set(c["models"]) == {"input features", "scratch", "it1_mfcc", "it1_asr"}
+    for name, m in c["models"].items():
+        if m["kind"] == "input":
+            assert len(m["layers"]) == 1 and m["metrics"]["cer"]["mean"] is None
+            continue
+        assert len(m["layers"]) == 3  # hidden states 0..2 of the 2-layer model
+        assert all(0 <= r["probe_accuracy"]["mean"] <= 1 and 0 <= r["pnmi"]["mean"] <= 1 for r in m["layers"])
+        assert m["metrics"]["cer"]["mean"] >= 0 and m["best_layer"] in (0, 1, 2)
+        if m["kind"] == "pretrained":
+            assert m["vs_scratch"]["cer"]["verdict"] == "no clear difference"  # one seed decides nothing
+    assert set(c["verdict"]) == {"cer", "best_probe", "best_pnmi"}
+    assert all(v == "no clear difference" for v in c["verdict"].values())
     # the numbers in the report are the run's own: the label-quality PNMI printed matches the stage's quality.json
     stage_dir = next(finished["root"].glob("work/mfcc_km-*"))
     q = json.loads((stage_dir / "quality.json").read_text())
     assert f"{q['pnmi']:.3f}" in text
-    for png in ("label_quality.png", "pretrain_curves.png", "layers.png"):
+    for png in ("label_quality.png", "pretrain_curves.png", "layers.png", "cer.png"):
         assert (finished["report"].parent / png).stat().st_size > 5000
+    assert json.loads((finished["report"].parent / "comparison.json").read_text())["models"].keys() == c["models"].keys()
 
 
 def test_rerun_does_no_work(finished):
-    assert len(finished["rerun_log"]) == 6 and all("done earlier" in line for line in finished["rerun_log"])
+    assert len(finished["rerun_log"]) == 9 and all("done earlier" in line for line in finished["rerun_log"])
     for path, mtime in finished["stamps"].items():
         assert path.stat().st_mtime_ns == mtime
 

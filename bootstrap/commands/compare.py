@@ -10,11 +10,11 @@ from bootstrap.commands.run import load
 
 def compare(exp, out_dir: Path | None = None, only: str | None = None):
     """Run (or reuse) every stage, then write report.md, comparison.json and the figures."""
-    from bootstrap.pipeline.runner import run_experiment
+    from bootstrap.pipeline.seeds import run_seeds
     from bootstrap.report.markdown import comparison_table, write_comparison
 
-    records = run_experiment(exp, only=only.split(",") if only else None)
-    report, comparison = write_comparison(exp, records, out_dir or exp.workdir / "report")
+    records_by_seed = run_seeds(exp, only=only.split(",") if only else None)  # every stage once per seed
+    report, comparison = write_comparison(exp, records_by_seed, out_dir or exp.workdir / "report")
     print()
     print(comparison_table(comparison))
     print(f"\nreport: {report}")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
 from labelers.corpus.summary import format_summary, summarize_corpus
 
 from bootstrap.commands.parsers import add_experiment_command
 from bootstrap.commands.run import load
 
-DEMO_EXPERIMENT = Path(__file__).resolve().parents[2] / "conf" / "experiments" / "compare_sources.yaml"
+from conf import find_config
+
+DEMO_EXPERIMENT = find_config("compare_sources", "experiments")
 
 
 def print_corpus_summary(data_dir, file=None) -> dict:

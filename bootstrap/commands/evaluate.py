@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from bootstrap.commands.parsers import add_command, add_threads_argument, apply_threads
 from bootstrap.presets import FINETUNE_EVAL_CONFIG
 
@@ -42,7 +44,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     apply_threads(args)
-    from bootstrap.evaluation.model_evaluation import evaluate_model
+    from bootstrap.evaluation.model_evaluation import evaluate_model, has_reference_phones
     from bootstrap.evaluation.layers import EvalSettings
     from bootstrap.evaluation.layer_report import format_table
 
@@ -51,11 +53,15 @@ def run(args) -> int:
         max_train_seconds=args.max_train_seconds, max_eval_seconds=args.max_eval_seconds,
         probe_epochs=args.probe_epochs, seed=args.seed,
     )
+    if not args.finetune and not has_reference_phones(args.data, args.train_split, args.eval_split):
+        print(f"bootstrap evaluate: {args.data} has no reference phones for '{args.train_split}'/'{args.eval_split}' "
+              "(.phn): nothing to score without --finetune", file=sys.stderr)
+        return 2
     result, json_path, png_path = evaluate_model(
         args.model, args.data, args.out, settings,
         finetune_split=args.labeled_split if args.finetune else None,
         finetune_config=args.finetune_config, finetune_overrides=args.finetune_set,
     )
     print(format_table(result))
-    print(f"wrote {json_path} and {png_path} ({result['seconds']:.0f} s)")
+    print(f"wrote {json_path}{f' and {png_path}' if png_path else ''} ({result['seconds']:.0f} s)")
     return 0

@@ -29,7 +29,7 @@ def apply_threads(args) -> None:
 
 def add_experiment_arguments(p, default_config: str | None = None) -> None:
     p.add_argument("--config", required=default_config is None, default=default_config,
-                   help="experiment YAML (conf/experiments/*.yaml)" + (" (default: %(default)s)" if default_config else ""))
+                   help="experiment YAML: a path or a name in conf/experiments/ (e.g. compare_sources)" + (" (default: %(default)s)" if default_config else ""))
     p.add_argument("--workdir", help="where stage folders go (default: the experiment's workdir)")
     p.add_argument("--only", help="comma-separated stages to run, with the stages they depend on")
     p.add_argument("overrides", nargs="*", metavar="key=value",

@@ -22,13 +22,13 @@ def load(args):
 
 
 def run(args) -> int:
-    from bootstrap.pipeline.runner import run_experiment
+    from bootstrap.pipeline.seeds import run_seeds
 
     exp = load(args)
-    records = run_experiment(exp, only=args.only.split(",") if args.only else None)
-    print(f"{len(records)} stages done; folders under {exp.workdir}")
-    for name, rec in records.items():
-        print(f"  {name:<16} {rec['kind']:<10} {rec['seconds']:>7.1f} s  {rec['result'].get('path', '')}")
+    for seed, records in run_seeds(exp, only=args.only.split(",") if args.only else None).items():
+        print(f"{len(records)} stages done{'' if seed is None else f' for seed {seed}'}; folders under {exp.workdir}")
+        for name, rec in records.items():
+            print(f"  {name:<16} {rec['kind']:<10} {rec['seconds']:>7.1f} s  {rec['result'].get('path', '')}")
     return 0
 
 

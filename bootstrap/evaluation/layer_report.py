@@ -10,10 +10,11 @@ from labelers.corpus.atomic import write_json
 JSON_FILE, PNG_FILE = "evaluation.json", "layers.png"
 
 
-def write_report(result: dict, out_dir: str | os.PathLike) -> tuple[Path, Path]:
+def write_report(result: dict, out_dir: str | os.PathLike) -> tuple[Path, Path | None]:
+    """evaluation.json, and layers.png when there are layer scores (not on a corpus without phones)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    png = plot_layers(result, out_dir / PNG_FILE)
+    png = plot_layers(result, out_dir / PNG_FILE) if result["layers"] else None
     write_json(out_dir / JSON_FILE, result)
     return out_dir / JSON_FILE, png
 
@@ -57,8 +58,11 @@ def format_table(result: dict) -> str:
         lines.append(f"{r['layer']:>5}  {r['pnmi']:6.3f}  {r['phone_purity']:6.3f}  {r['cluster_purity']:6.3f}  "
                      f"{r['probe_accuracy']:6.3f}")
     b = result["best"]
-    lines.append(f"best probe: layer {b['probe_layer']} ({b['probe_accuracy']:.3f}); best PNMI: layer "
-                 f"{b['pnmi_layer']} ({b['pnmi']:.3f}); majority-phone accuracy {result['phones']['chance_accuracy']:.3f}")
+    if b is None:
+        lines = [result.get("no_phones", "no layer scores")]
+    else:
+        lines.append(f"best probe: layer {b['probe_layer']} ({b['probe_accuracy']:.3f}); best PNMI: layer "
+                     f"{b['pnmi_layer']} ({b['pnmi']:.3f}); majority-phone accuracy {result['phones']['chance_accuracy']:.3f}")
     ft = result.get("finetune")
     if ft:
         lines.append(f"CTC fine-tuning on '{ft['split']}': CER {100 * ft['cer']:.1f}%  WER {100 * ft['wer']:.1f}% "

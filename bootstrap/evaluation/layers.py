@@ -99,13 +99,18 @@ def _split_frames(extractor, data_dir, split: str, max_seconds: float, seed: int
     return feats, frame_phones, {"utterances": len(frame_phones), "seconds": round(seconds, 2), "skipped": skipped}
 
 
-def evaluate_layers(model_dir: str | os.PathLike, data_dir: str | os.PathLike, s: EvalSettings) -> dict:
+def evaluate_layers(model_dir: str | os.PathLike | None, data_dir: str | os.PathLike, s: EvalSettings,
+                    extractor=None) -> dict:
+    """Scores of a model's layers, or of `extractor`'s (e.g. the input MFCC frames) when one is given."""
     t0 = time.time()
-    from transformers import AutoConfig
+    if extractor is None:
+        from transformers import AutoConfig
 
-    num_hidden = AutoConfig.from_pretrained(model_dir).num_hidden_layers + 1
-    layers = parse_layers(s.layers, num_hidden)
-    extractor = ModelFeatures(model_dir, layers, device=s.device)
+        num_hidden = AutoConfig.from_pretrained(model_dir).num_hidden_layers + 1
+        layers = parse_layers(s.layers, num_hidden)
+        extractor = ModelFeatures(model_dir, layers, device=s.device)
+    else:
+        layers, num_hidden = list(extractor.layers), len(extractor.layers)
     tr_feats, tr_phones, tr_info = _split_frames(extractor, data_dir, s.train_split, s.max_train_seconds, s.seed,
                                                  s.batch_seconds)
     ev_feats, ev_phones, ev_info = _split_frames(extractor, data_dir, s.eval_split, s.max_eval_seconds, s.seed,
@@ -134,7 +139,8 @@ def evaluate_layers(model_dir: str | os.PathLike, data_dir: str | os.PathLike, s
     best_probe = max(results, key=lambda r: r["probe_accuracy"])
     best_pnmi = max(results, key=lambda r: r["pnmi"])
     return {
-        "model": str(model_dir), "data_dir": str(data_dir), "settings": dict(vars(s)),
+        "model": str(model_dir) if model_dir is not None else f"input features ({extractor.name})",
+        "data_dir": str(data_dir), "settings": dict(vars(s)),
         "frame_rate": SAMPLE_RATE / extractor.hop, "num_hidden_states": num_hidden,
         "train": {**tr_info, "frames": int(len(y_tr))}, "eval": {**ev_info, "frames": int(len(y_ev_all))},
         "phones": {"train_inventory": len(probe_inv), "eval_inventory": len(all_inv),

@@ -23,12 +23,35 @@ def finetune_cer(model_dir, data_dir, out_dir, split: str, eval_split: str, conf
             "labeled_seconds": summary["train_seconds"], "folder": str(Path(out_dir) / "finetune")}
 
 
-def evaluate_model(model_dir: str | os.PathLike, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
+def has_reference_phones(data_dir, *splits: str) -> bool:
+    from labelers.corpus.split import open_split
+
+    return all(open_split(data_dir, split).has("phn") for split in splits)
+
+
+def without_phones(model_dir, data_dir, settings: EvalSettings) -> dict:
+    """The result of a corpus without reference phones: no layer scores (n/a), fine-tuning still runs."""
+    return {"model": str(model_dir), "data_dir": str(data_dir), "settings": dict(vars(settings)), "layers": [],
+            "best": None, "phones": None,
+            "no_phones": f"no reference phones ({settings.train_split}.phn / {settings.eval_split}.phn): "
+                         "probe and PNMI are n/a"}
+
+
+def evaluate_model(model_dir: str | os.PathLike | None, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
                    settings: EvalSettings, finetune_split: str | None = None, finetune_config=None,
-                   finetune_overrides: list[str] | None = None, finetune_values: dict | None = None):
-    """`finetune_overrides`: `key=value` strings (command line); `finetune_values`: typed settings (code)."""
+                   finetune_overrides: list[str] | None = None, finetune_values: dict | None = None,
+                   features: str | None = None):
+    """Per-layer scores (of the model, or of the input `features` such as "mfcc"), then optional fine-tuning.
+    `finetune_overrides`: `key=value` strings (command line); `finetune_values`: typed settings (code)."""
     t0 = time.time()
-    result = evaluate_layers(model_dir, data_dir, settings)
+    if not has_reference_phones(data_dir, settings.train_split, settings.eval_split):
+        result = without_phones(model_dir if features is None else f"input features ({features})", data_dir, settings)
+    elif features is not None:
+        from bootstrap.evaluation.input_features import InputFeatureLayers
+
+        result = evaluate_layers(None, data_dir, settings, extractor=InputFeatureLayers(features))
+    else:
+        result = evaluate_layers(model_dir, data_dir, settings)
     if finetune_split:
         result["finetune"] = finetune_cer(model_dir, data_dir, out_dir, finetune_split, settings.eval_split,
                                           finetune_config, finetune_overrides or [], finetune_values)

@@ -7,28 +7,25 @@ import json
 import time
 from pathlib import Path
 
+from conf import find_config
 from labelers.corpus.atomic import write_json
 
 DONE_FILE = "stage.json"
 
 
 CONFIG_KEYS = ("config", "finetune_config")  # parameters naming YAML files whose contents shape the output
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def resolve_config(path: str | Path) -> Path:
-    """A config path as given, else relative to the repository (so `conf/...` works from any folder)."""
-    path = Path(path)
-    if path.is_absolute() or path.exists() or not (REPO_ROOT / path).exists():
-        return path
-    return REPO_ROOT / path
+CONFIG_KINDS = {"pretrain": "pretrain", "train_asr": "asr", "finetune_config": "asr"}  # where their names resolve
+def resolve_config(path: str | Path, kind: str | None = None) -> Path:
+    """A config path as given, else the shipped `conf/...` file or named config (works from any folder)."""
+    return find_config(path, kind)
 
 
 def stage_key(kind: str, params: dict, upstream: dict[str, str]) -> str:
     """Hash of everything that determines a stage's output: its kind, parameters (with the text of the
     config files they name), the split roles and the upstream stages' keys."""
-    configs = {key: resolve_config(params[key]).read_text(encoding="utf-8")
-               for key in CONFIG_KEYS if params.get(key) and resolve_config(params[key]).is_file()}
+    paths = {key: resolve_config(params[key], CONFIG_KINDS.get(key, CONFIG_KINDS.get(kind)))
+             for key in CONFIG_KEYS if params.get(key)}
+    configs = {key: path.read_text(encoding="utf-8") for key, path in paths.items() if path.is_file()}
     blob = json.dumps({"kind": kind, "params": params, "configs": configs, "upstream": upstream},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -47,7 +44,10 @@ def load_done(folder: Path, key: str) -> dict | None:
     return record if record.get("key") == key else None
 
 
-def mark_done(folder: Path, name: str, kind: str, key: str, params: dict, result: dict, seconds: float) -> dict:
+def mark_done(folder: Path, name: str, kind: str, key: str, params: dict, result: dict, seconds: float,
+              cpu_seconds: float | None = None) -> dict:
+    import os
+
     record = {
         "name": name,
         "kind": kind,
@@ -55,6 +55,8 @@ def mark_done(folder: Path, name: str, kind: str, key: str, params: dict, result
         "params": params,
         "result": result,
         "seconds": round(seconds, 2),
+        "cpu_seconds": None if cpu_seconds is None else round(cpu_seconds, 2),
+        "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()),  # wall time is only comparable with this
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     write_json(folder / DONE_FILE, record)

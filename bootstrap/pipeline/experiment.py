@@ -7,9 +7,10 @@ from pathlib import Path
 
 from pretrain.config_ranges import safe_yaml
 
+from conf import find_config
 from pretrain.overrides import OverrideError, apply_overrides as _apply_overrides
 
-STAGE_KINDS = ("train_asr", "labels", "pretrain", "evaluate")
+STAGE_KINDS = ("train_asr", "labels", "pretrain", "scratch", "evaluate")
 # Keys whose values name earlier stages (a string or a list of strings).
 REFERENCE_KEYS = ("model", "labels", "init")
 
@@ -44,6 +45,7 @@ class Experiment:
     stages: list[StageSpec]
     compare: dict = field(default_factory=dict)
     source: Path | None = None
+    seeds: list[int] = field(default_factory=list)  # empty: one run with each stage's own seeds
 
     def stage(self, name: str) -> StageSpec:
         for spec in self.stages:
@@ -64,7 +66,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 
 
 def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Experiment:
-    path = Path(path)
+    path = find_config(path, "experiments")
     if not path.is_file():
         raise ExperimentError(f"{path}: experiment file not found")
     raw = safe_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
@@ -79,6 +81,8 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
         kind = body.pop("kind", None)
         if kind not in STAGE_KINDS:
             raise ExperimentError(f"{path}: stage '{name}' has kind {kind!r}; expected one of {STAGE_KINDS}")
+        if kind == "scratch" and "like" in body:
+            body = _like(body, stages, name, path)
         spec = StageSpec(name, kind, body)
         for ref in spec.references():
             if ref not in seen and not _looks_like_path(ref):
@@ -94,7 +98,32 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
         stages=stages,
         compare=raw.get("compare") or {},
         source=path,
+        seeds=_seeds(raw.get("seeds"), path),
     )
+
+
+def _like(body: dict, stages: list[StageSpec], name: str, path: Path) -> dict:
+    """`like: it1_asr` on a scratch stage copies that pre-training stage's `config` and `overrides`, so
+    the baseline has the same encoder as the models it is compared with."""
+    ref = body.pop("like")
+    other = next((s for s in stages if s.name == ref), None)
+    if other is None or other.kind != "pretrain":
+        raise ExperimentError(f"{path}: stage '{name}': 'like: {ref}' must name an earlier pretrain stage")
+    copied = {k: other.params[k] for k in ("config", "overrides") if k in other.params}
+    return {**copied, **body}
+
+
+def _seeds(value, path: Path) -> list[int]:
+    """`seeds: [1, 2, 3]` repeats every stage once per seed (bootstrap/pipeline/seeds.py)."""
+    if value is None:
+        return []
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise ExperimentError(f"{path}: 'seeds' must be a non-empty list of integers, got {value!r}")
+    if len(set(value)) != len(value):
+        raise ExperimentError(f"{path}: 'seeds' lists a seed twice: {value}")
+    return list(value)
 
 
 def _looks_like_path(ref: str) -> bool:

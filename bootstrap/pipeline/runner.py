@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bootstrap.pipeline.cache import load_done, mark_done, stage_dir, stage_key
-from bootstrap.pipeline import stage_evaluate, stage_labels, stage_pretrain, stage_teacher
+from bootstrap.pipeline import stage_evaluate, stage_labels, stage_pretrain, stage_scratch, stage_teacher
 from bootstrap.pipeline.experiment import Experiment, StageSpec
 
 # kind -> `run(params, ctx, folder) -> result dict`
@@ -16,6 +16,7 @@ STAGES = {
     "train_asr": stage_teacher.run,
     "labels": stage_labels.run,
     "pretrain": stage_pretrain.run,
+    "scratch": stage_scratch.run,
     "evaluate": stage_evaluate.run,
 }
 
@@ -82,11 +83,22 @@ def _run_stage(exp: Experiment, spec: StageSpec, ctx: StageContext, corpus_key: 
     state = "resuming" if folder.exists() else "starting"
     log(f"[{spec.name}] {state} {spec.kind} in {folder}")
     folder.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     result = STAGES[spec.kind](dict(spec.params), ctx, folder)
-    record = mark_done(folder, spec.name, spec.kind, key, spec.params, result, time.perf_counter() - start)
-    log(f"[{spec.name}] finished in {record['seconds']:.1f} s")
+    record = mark_done(folder, spec.name, spec.kind, key, spec.params, result, time.perf_counter() - start,
+                       cpu_seconds=_cpu_seconds() - cpu_start)
+    log(f"[{spec.name}] finished in {record['seconds']:.1f} s ({record['cpu_seconds']:.0f} CPU-s, "
+        f"load {record['loadavg']})")
     return record
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children, all threads: on a shared machine it says what a
+    stage costs better than its wall time (idle wall time ~ CPU seconds / cores used)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _with_dependencies(exp: Experiment, names: list[str]) -> set[str]:

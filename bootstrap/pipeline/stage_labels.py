@@ -6,16 +6,35 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bootstrap.pipeline.errors import StageError
 from labelers.quality import format_quality, label_set_quality, write_quality
 from labelers.sources import RunSettings, label_with_source, source
 
-OWN_KEYS = ("source", "model", "splits", "threads")
+OWN_KEYS = ("source", "model", "splits", "threads", "max_teacher_cer")
 # Stage parameters that configure the run rather than the source (RunSettings fields; no_progress inverted).
 RUN_KEYS = ("device", "batch_seconds", "num_shards", "shard_id", "chunk_utterances", "workers", "overwrite",
             "no_progress")
 
 
+def check_teacher(params: dict, ctx) -> None:
+    """`max_teacher_cer: 0.8` refuses to label with a teacher stage whose valid CER is above it: a CTC
+    teacher that never left the blank plateau gives near-constant labels (docs/results.md, seed 3)."""
+    limit = params.get("max_teacher_cer")
+    if limit is None:
+        return
+    teacher = params.get("model")
+    cer = (ctx.result_of(teacher).get("valid") or {}).get("cer") if teacher else None
+    if cer is None:
+        raise StageError(f"max_teacher_cer is set but '{teacher}' is not a train_asr stage of this experiment "
+                         "with a valid CER")
+    if cer > float(limit):
+        raise StageError(f"teacher '{teacher}': valid CER {100 * cer:.1f}% is above max_teacher_cer "
+                         f"{100 * float(limit):.1f}%; its labels would carry little (retrain it: another seed, "
+                         "more updates)")
+
+
 def run(params: dict, ctx, folder: Path) -> dict:
+    check_teacher(params, ctx)
     label_dir = folder / "labels"
     splits = params.get("splits") or [ctx.splits["unlabeled"], ctx.splits["valid"]]
     spec = source(params["source"])

@@ -27,7 +27,7 @@ def build_config(params: dict, ctx, folder: Path):
         "loop.output_dir": str(folder),
         **flatten(params.get("overrides")),
     }
-    return load_config(resolve_config(params.get("config", PRETRAIN_CONFIG)), values=values)
+    return load_config(resolve_config(params.get("config", PRETRAIN_CONFIG), "pretrain"), values=values)
 
 
 def run(params: dict, ctx, folder: Path) -> dict:

@@ -13,7 +13,7 @@ from pretrain.ctc.train import print_summary, train_asr
 def run(params: dict, ctx, folder: Path) -> dict:
     model_dir = folder / "model"
     init = ctx.output_of(params["init"]) if params.get("init") else None
-    config = resolve_config(params["config"]) if params.get("config") else default_asr_config(init)
+    config = resolve_config(params["config"], "asr") if params.get("config") else default_asr_config(init)
     cfg = load_asr_config(config, values=params.get("overrides"))
     summary = train_asr(ctx.data_dir, params.get("split", ctx.splits["labeled"]), model_dir, cfg, init=init,
                         valid_split=ctx.splits["valid"])

@@ -1,4 +1,4 @@
-"""Gather a finished experiment's numbers into one comparison dict (written as comparison.json)."""
+"""One seed's finished stages as rows per kind (bootstrap/report/aggregate.py folds the seeds together)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def pretrain_rows(records: dict) -> list[dict]:
         valid = [r for r in read_log(res["log"]) if r.get("split") == "valid"]
         rows.append({"stage": name, "labels": res.get("labels"), "updates": summary.get("updates"),
                      "audio_hours": summary.get("audio_hours"), "seconds": rec.get("seconds"),
+                     "cpu_seconds": rec.get("cpu_seconds"),
                      "validation": summary.get("validation") or {}, "valid_curve": valid, "log": res["log"]})
     return rows
 
@@ -47,8 +48,9 @@ def evaluation_rows(records: dict) -> list[dict]:
     for name, rec in _by_kind(records, "evaluate").items():
         ev = rec["result"]["evaluation"]
         ft = ev.get("finetune") or {}
-        rows.append({"stage": name, "model_stage": rec["params"]["model"], "layers": ev["layers"],
-                     "best": ev["best"], "chance_accuracy": ev["phones"]["chance_accuracy"],
+        rows.append({"stage": name, "model_stage": rec["params"].get("model"), "features": rec["params"].get("features"),
+                     "layers": ev["layers"], "best": ev["best"],
+                     "chance_accuracy": (ev.get("phones") or {}).get("chance_accuracy"),
                      "cer": ft.get("cer"), "wer": ft.get("wer"), "png": rec["result"]["png"]})
     return rows
 
@@ -59,41 +61,3 @@ def teacher_rows(records: dict) -> list[dict]:
         v = rec["result"].get("valid") or {}
         rows.append({"stage": name, "cer": v.get("cer"), "wer": v.get("wer"), "seconds": rec.get("seconds")})
     return rows
-
-
-def verdict(evaluations: list[dict], routes: dict) -> dict:
-    """The paper's question: does one iteration on ASR targets match or beat the classic route?
-
-    `routes` maps a route name to its final evaluation stage, e.g. {"asr": "eval_it1_asr",
-    "classic": "eval_it2_mfcc"}. Higher probe accuracy and PNMI are better, lower CER is better.
-    """
-    by_stage = {e["stage"]: e for e in evaluations}
-    scores = {}
-    for route, stage in routes.items():
-        e = by_stage.get(stage)
-        if e:
-            scores[route] = {"stage": stage, "probe_accuracy": e["best"]["probe_accuracy"],
-                             "pnmi": e["best"]["pnmi"], "cer": e["cer"]}
-    out = {"routes": scores}
-    if {"asr", "classic"} <= scores.keys():
-        a, c = scores["asr"], scores["classic"]
-        wins = {
-            "probe_accuracy": a["probe_accuracy"] >= c["probe_accuracy"],
-            "pnmi": a["pnmi"] >= c["pnmi"],
-        }
-        if a["cer"] is not None and c["cer"] is not None:
-            wins["cer"] = a["cer"] <= c["cer"]
-        out["asr_matches_or_beats"] = wins
-        out["answer"] = ("yes" if all(wins.values()) else "partly" if any(wins.values()) else "no")
-    return out
-
-
-def collect(records: dict, compare: dict) -> dict:
-    evaluations = evaluation_rows(records)
-    return {
-        "label_quality": label_quality_rows(records),
-        "teachers": teacher_rows(records),
-        "pretraining": pretrain_rows(records),
-        "evaluations": evaluations,
-        "verdict": verdict(evaluations, compare.get("routes") or {}),
-    }

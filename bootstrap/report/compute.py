@@ -50,8 +50,9 @@ def compute_rows(records: dict, evaluations: list[dict]) -> list[dict]:
         model = ev.get("model_stage")
         if not model or model not in records:
             continue
-        rows.append({"model_stage": model, **model_compute(records, model), "pnmi": ev["best"].get("pnmi"),
-                     "probe_accuracy": ev["best"].get("probe_accuracy"), "cer": ev.get("cer")})
+        best = ev.get("best") or {}
+        rows.append({"model_stage": model, **model_compute(records, model), "pnmi": best.get("pnmi"),
+                     "probe_accuracy": best.get("probe_accuracy"), "cer": ev.get("cer")})
     return rows
 
 

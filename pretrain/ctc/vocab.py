@@ -69,3 +69,16 @@ def encode_letters(line: str, vocab: dict[str, int]) -> tuple[list[int], int]:
 def letters_to_text(line: str) -> str:
     """`.ltr` line -> plain words separated by single spaces (the reference for CER/WER)."""
     return " ".join("".join(w.split()) for w in line.split(WORD_DELIMITER) if w.strip())
+
+
+def build_phone_vocab(phone_lines: list[list[str]]) -> dict[str, int]:
+    """Phone vocabulary: the same specials (blank 0, `<unk>` 1, `|` 2, never emitted for phones, kept
+    so the tokenizer has the shape every loader expects), then every phone seen, sorted."""
+    seen = {p for line in phone_lines for p in line}
+    clash = sorted(seen & set(SPECIALS))
+    if clash:
+        raise ValueError(f"phone symbols {clash} collide with the CTC vocabulary's special tokens")
+    vocab = {tok: i for i, tok in enumerate(SPECIALS)}
+    for p in sorted(seen):
+        vocab[p] = len(vocab)
+    return vocab
