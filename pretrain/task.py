@@ -64,13 +64,14 @@ class PretrainTask:
 
         if batch["wav"] is None:
             return 0.0
-        if self._flop_config is None:
+        if getattr(self, "_flop_config", None) is None:  # built on first use
             from pretrain.flops import backbone_config
 
             self._flop_config = backbone_config(self.model_cfg)
         B, S = batch["wav"].shape
         return float(train_flops(self.model_cfg.backbone, self._flop_config, S, B, int(batch["mask"].sum()),
-                                 self.model_cfg.arch()["final_dim"], [ls.num_classes for ls in self.label_sets],
+                                 self.model_cfg.arch()["final_dim"],
+                                 [ls.num_classes for ls in getattr(self, "label_sets", [])],
                                  self.model_cfg.feature_grad_mult))
 
     def step(self, model, batch):
