@@ -134,6 +134,13 @@ def check_choices(cfg: PretrainConfig) -> None:
     """Keys whose value must be one of a fixed set of names."""
     if cfg.model.loss not in LOSSES:
         raise ConfigError(f"model.loss: unknown loss {cfg.model.loss!r} (choose from {', '.join(sorted(LOSSES))})")
+    from pretrain.backbones import BACKBONES
+
+    if cfg.model.backbone not in BACKBONES:
+        raise ConfigError(f"model.backbone: unknown backbone {cfg.model.backbone!r} (choose from {', '.join(BACKBONES)})")
+    if cfg.model.size not in BACKBONES[cfg.model.backbone].SIZES:
+        raise ConfigError(f"model.size: unknown size {cfg.model.size!r} for backbone {cfg.model.backbone!r} "
+                          f"(choose from {', '.join(BACKBONES[cfg.model.backbone].SIZES)})")
 
 
 def write_config(cfg: PretrainConfig, path: str | os.PathLike) -> Path:

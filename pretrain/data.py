@@ -34,10 +34,12 @@ from labelers.corpus.frames import (
 from labelers.corpus.label_binary import load_label_arrays
 from labelers.corpus.label_store import LabelSet
 
+from pretrain.frame_labels import pool_factor, pool_labels
 from pretrain.masking import compute_mask
 from pretrain.model import IGNORE
 
 SUPPORTED_RATES = (50, 100)  # label rates that fall on HuBERT's 50 Hz frame centres
+COARSE_RATES = (12.5, 25.0)  # an 80 / 40 ms teacher's labels: each spread over the 50 Hz frames nearest to it
 
 
 class LabelRateError(ValueError):
@@ -59,6 +61,11 @@ class DataConfig:
     pad_audio: bool = field(default=False, metadata={"help": "pad to the longest in a batch instead of cropping"})
     normalize: bool = field(default=False, metadata={"help": "zero-mean unit-variance waveforms (large: true)"})
     num_workers: int = field(default=2, metadata={"help": "DataLoader worker processes"})
+    prefetch_factor: int = field(default=2, metadata={"help": "batches each worker prepares ahead (num_workers > 0)"})
+    length_buckets: list[float] = field(default_factory=list, metadata={
+        "help": "fixed-shape batches (for torch.compile / CUDA graphs): crop lengths in seconds; a batch is "
+                "cropped to the longest bucket its shortest utterance reaches and holds batch_seconds // bucket "
+                "utterances; shorter utterances are skipped ([] = dynamic shapes)"})
     valid_max_batches: int = field(default=50, metadata={"help": "validation batches per evaluation (0 = all)"})
 
 
@@ -72,21 +79,42 @@ class Utterance:
 
 
 def check_label_rate(rate: float, label_dir: str) -> None:
-    """Refuse label rates whose frames do not fall on the 50 Hz frame centres."""
+    """Refuse label rates whose frames do not fall on the 50 Hz frame centres (or cover whole 50 Hz frames)."""
+    if float(rate) in COARSE_RATES:
+        return
     if not (float(rate).is_integer() and int(rate) in SUPPORTED_RATES):
         raise LabelRateError(
             f"{label_dir}: label rate {rate} Hz is not supported for HuBERT's 50 Hz frames "
-            f"(use 50 Hz or 100 Hz labels; convert others with the labelers first)"
+            f"(use 100, 50, 25 or 12.5 Hz labels; convert others with the labelers first)"
         )
 
 
 def labels_at_50hz(labels: np.ndarray, rate: float, utt: str, num_samples: int, label_dir: str) -> np.ndarray:
-    """Labels re-timed to the 50 Hz frames by frame centre (100 Hz: frame t <- label 2t); check the length."""
+    """Labels re-timed to the 50 Hz frames by frame centre (100 Hz: frame t <- label 2t); check the length.
+
+    Coarse labels (12.5 / 25 Hz) are checked at their own rate, re-timed, and cut or extended (last label
+    repeated) to exactly the 50 Hz frame count: 4 x 12.5 Hz frames may be up to 3 more or fewer.
+    """
     check_label_rate(rate, label_dir)
+    if float(rate) in COARSE_RATES:
+        check_label_length(len(labels), num_samples, rate, f"{label_dir}: {utt}", error=LabelRateError)
+        out = frames_at_rate(labels, rate, MODEL_RATE)
+        want = num_frames(num_samples, MODEL_RATE)
+        if len(out) and len(out) < want:
+            out = np.concatenate([out, np.full(want - len(out), out[-1], dtype=out.dtype)])
+        return out[:want]
     out = frames_at_rate(labels, rate, MODEL_RATE)
     check_label_length(len(out), num_samples, MODEL_RATE, f"{label_dir}: {utt}",
                        what=f"labels (from {len(labels)} at {rate} Hz)", error=LabelRateError)
     return out
+
+
+def labels_at_rate(labels: np.ndarray, rate: float, utt: str, num_samples: int, label_dir: str,
+                   frame_rate: float = MODEL_RATE) -> np.ndarray:
+    """Labels at the backbone's `frame_rate`: 50 Hz first, then pooled (exactly num_frames(n, frame_rate))."""
+    at50 = labels_at_50hz(labels, rate, utt, num_samples, label_dir)
+    factor = pool_factor(frame_rate)
+    return at50 if factor == 1 else pool_labels(at50, factor, num_frames(num_samples, frame_rate))
 
 
 class UtteranceTable:
@@ -97,8 +125,10 @@ class UtteranceTable:
     pickled) share the label pages instead of copying lists of arrays.
     """
 
-    def __init__(self, root: str, relpaths: np.ndarray, rows: np.ndarray, num_samples: np.ndarray, label_sets: list):
+    def __init__(self, root: str, relpaths: np.ndarray, rows: np.ndarray, num_samples: np.ndarray, label_sets: list,
+                 frame_rate: float = MODEL_RATE):
         self.root, self.relpaths, self.rows, self.num_samples = root, relpaths, rows, num_samples
+        self.frame_rate = frame_rate  # labels are handed out at the backbone's frame rate
         self.label_sets = label_sets  # (LabelArrays, label rate, label dir) per label set
 
     def __len__(self) -> int:
@@ -108,14 +138,15 @@ class UtteranceTable:
         i, n = int(self.rows[j]), int(self.num_samples[j])
         rel = self.relpaths[j].decode()
         utt = os.path.splitext(rel)[0]
-        labs = [labels_at_50hz(arrays[i], rate, utt, n, d) for arrays, rate, d in self.label_sets]
+        labs = [labels_at_rate(arrays[i], rate, utt, n, d, self.frame_rate) for arrays, rate, d in self.label_sets]
         return Utterance(i, utt, os.path.join(self.root, rel), n, labs)
 
     def __iter__(self):
         return (self[j] for j in range(len(self)))
 
 
-def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: int) -> tuple[UtteranceTable, list[dict]]:
+def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: int,
+               frame_rate: float = MODEL_RATE) -> tuple[UtteranceTable, list[dict]]:
     """Utterances of `split` that have every label set and are long enough; plus the skipped ones."""
     manifest = open_split(data_dir, split).manifest()
     num_samples = np.asarray(manifest.num_samples, dtype=np.int64)
@@ -131,6 +162,9 @@ def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: in
         has = lengths > 0
         at_50hz = -(-lengths * MODEL_RATE // int(ls.label_rate))  # what frames_at_rate keeps: ceil
         bad = np.flatnonzero(has & (np.abs(at_50hz - expected) > LABEL_LENGTH_TOLERANCE))
+        if float(ls.label_rate) in COARSE_RATES:  # checked at their own rate, utterance by utterance, at use
+            coarse = np.array([num_frames(int(n), ls.label_rate) for n in num_samples], dtype=np.int64)
+            bad = np.flatnonzero(has & (np.abs(lengths - coarse) > LABEL_LENGTH_TOLERANCE))
         if bad.size:  # the same refusal as for one utterance, before any training starts
             i = int(bad[0])
             labels_at_50hz(arrays[i], ls.label_rate, manifest.utt_id(i), int(num_samples[i]), d)
@@ -147,7 +181,27 @@ def load_split(data_dir: str, split: str, label_dirs: list[str], min_samples: in
             skipped.append({"utt": manifest.utt_id(i), "reason": f"{num_samples[i]} samples < min_sample_size {min_samples}"})
     rows = np.flatnonzero(present & long_enough)
     relpaths = np.array([manifest.relpaths[i].encode() for i in rows.tolist()], dtype=bytes)
-    return UtteranceTable(manifest.root, relpaths, rows, num_samples[rows], label_sets), skipped
+    return UtteranceTable(manifest.root, relpaths, rows, num_samples[rows], label_sets, frame_rate), skipped
+
+
+def make_bucket_batches(sizes: np.ndarray, buckets: list[int], budget: int, seed: int, epoch: int,
+                        shuffle: bool = True) -> list[list[int]]:
+    """Fixed-shape batches: every utterance goes to the longest bucket it reaches; each batch holds exactly
+    budget // bucket utterances of one bucket (a bucket's remainder waits for the next epoch's draw).
+    The batch shapes are then (budget // b, b) for the buckets b in use: a handful of shapes to compile."""
+    rng = np.random.default_rng((seed, epoch, 0))
+    buckets = sorted(buckets)
+    which = np.searchsorted(buckets, np.asarray(sizes), side="right") - 1  # -1: shorter than every bucket
+    batches = []
+    for k, b in enumerate(buckets):
+        members = np.flatnonzero(which == k)
+        if shuffle:
+            members = rng.permutation(members)
+        per = max(1, budget // b)
+        batches += [members[i : i + per].tolist() for i in range(0, len(members) - per + 1, per)]
+    if shuffle:
+        batches = [batches[j] for j in rng.permutation(len(batches))]
+    return batches
 
 
 def make_batches(sizes: np.ndarray, budget: int, crop: bool, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
@@ -172,8 +226,12 @@ class MaskParams:
 class BatchBuilder(torch.utils.data.Dataset):
     """Indexed by (epoch, batch id, utterance positions); loads, crops, pads, masks a whole batch."""
 
-    def __init__(self, utts: list[Utterance], cfg: DataConfig, mask: MaskParams, seed: int):
+    def __init__(self, utts: list[Utterance], cfg: DataConfig, mask: MaskParams, seed: int,
+                 frame_rate: float = MODEL_RATE, output_frames=None):
         self.utts, self.cfg, self.mask, self.seed = utts, cfg, mask, seed
+        # frames the encoder yields for n samples (w2v-bert: one fewer than the labels at times)
+        self.output_frames = output_frames or (lambda n: num_frames(n, frame_rate))
+        self.frame_rate, self.hop = frame_rate, int(round(SAMPLE_RATE / frame_rate))
 
     def __len__(self) -> int:
         return len(self.utts)
@@ -191,7 +249,7 @@ class BatchBuilder(torch.utils.data.Dataset):
                 continue
             # The manifest length decided the label check; audio that disagrees (a file replaced since the
             # manifest was made) cannot be trusted to match its labels: skip it, recorded, never misalign.
-            if abs(len(wav) - u.num_samples) >= MODEL_HOP:
+            if abs(len(wav) - u.num_samples) >= MODEL_HOP:  # one 20 ms frame, whatever the backbone
                 skipped.append({"utt": u.utt, "reason": f"audio has {len(wav)} samples but the manifest (and its "
                                 f"labels) say {u.num_samples}"})
                 continue
@@ -202,25 +260,38 @@ class BatchBuilder(torch.utils.data.Dataset):
             return {"wav": None, "skipped": skipped, "utts": []}
         lengths = [min(len(w), self.cfg.max_sample_size) for w in wavs]
         target = max(lengths) if self.cfg.pad_audio else min(lengths)
+        if self.cfg.length_buckets:  # fixed shapes: down to the bucket this batch was built for
+            fits = [b for b in bucket_samples(self.cfg.length_buckets) if b <= target]
+            target = fits[-1] if fits else target
         out_len = [min(n, target) for n in lengths]
-        B, S, T = len(wavs), target, num_frames(target, MODEL_RATE)
+        hop, rate = self.hop, self.frame_rate
+        B, S, T = len(wavs), target, num_frames(target, rate)
         wav_t = torch.zeros(B, S)
         tgt = [torch.full((B, T), IGNORE, dtype=torch.long) for _ in labs[0]]
         frame_lengths = torch.zeros(B, dtype=torch.long)
+        maskable = np.zeros(B, dtype=np.int64)  # frames with every label and an encoder output: masks go there
         for b, (w, ls, n) in enumerate(zip(wavs, labs, out_len)):
-            k = int(rng.integers(0, (len(w) - n) // MODEL_HOP + 1))  # crop offset in frames
-            piece = w[k * MODEL_HOP : k * MODEL_HOP + n]
+            k = int(rng.integers(0, (len(w) - n) // hop + 1))  # crop offset in frames
+            piece = w[k * hop : k * hop + n]
             if self.cfg.normalize:
                 piece = (piece - piece.mean()) / np.sqrt(piece.var() + 1e-5)
             wav_t[b, :n] = torch.from_numpy(np.ascontiguousarray(piece))
-            t_n = num_frames(n, MODEL_RATE)
+            t_n = num_frames(n, rate)
             frame_lengths[b] = t_n
+            maskable[b] = min(t_n, self.output_frames(n))
             for i, lab in enumerate(ls):
                 seg = lab[k : k + t_n]
                 tgt[i][b, : len(seg)] = torch.from_numpy(seg.astype(np.int64))  # a copy: the map is read-only
-        mask = compute_mask(frame_lengths.numpy(), T, self.mask.prob, self.mask.length, self.mask.min_masks, rng)
+                maskable[b] = min(maskable[b], len(seg))
+        mask = compute_mask(maskable, T, self.mask.prob, self.mask.length, self.mask.min_masks, rng)
+        # Every row masks the same number of frames (compute_mask's same_count): their positions as a
+        # (B, M) index lets the model gather masked frames without a host-side count.
+        counts = mask.sum(1)
+        mask_index = (torch.from_numpy(np.stack([np.flatnonzero(r) for r in mask]))
+                      if counts.min() == counts.max() and counts[0] > 0 else None)
         return {
-            "wav": wav_t, "frame_lengths": frame_lengths, "targets": tgt, "mask": torch.from_numpy(mask),
+            "wav": wav_t, "frame_lengths": frame_lengths, "wav_lengths": torch.tensor(out_len, dtype=torch.long),
+            "targets": tgt, "mask": torch.from_numpy(mask), "mask_index": mask_index,
             "audio_seconds": float(sum(out_len)) / SAMPLE_RATE, "utts": names, "skipped": skipped,
             "padded": self.cfg.pad_audio and len(set(out_len)) > 1,
         }
@@ -241,17 +312,29 @@ class PretrainData:
     """The batches of one split for one rank: `loader(epoch, start)` is a DataLoader over them."""
 
     def __init__(self, cfg: DataConfig, split: str, mask: MaskParams, seed: int, rank: int = 0, world: int = 1,
-                 shuffle: bool = True, pin_memory: bool = False):
+                 shuffle: bool = True, pin_memory: bool = False, frame_rate: float = MODEL_RATE, output_frames=None):
         self.cfg, self.split, self.seed, self.rank, self.world = cfg, split, seed, rank, world
         self.shuffle, self.pin_memory = shuffle, pin_memory
-        self.utts, self.skipped = load_split(cfg.data_dir, split, cfg.label_dirs, cfg.min_sample_size)
+        self.utts, self.skipped = load_split(cfg.data_dir, split, cfg.label_dirs, cfg.min_sample_size, frame_rate)
         if not self.utts:
             raise ValueError(f"{cfg.data_dir}/{split}: no usable utterances ({len(self.skipped)} skipped)")
         self.sizes = np.minimum(self.utts.num_samples, cfg.max_sample_size)
         self.budget = int(cfg.batch_seconds * SAMPLE_RATE)
+        if cfg.length_buckets:
+            if cfg.pad_audio:
+                raise ValueError("data.length_buckets crops batches to fixed lengths: it needs pad_audio: false")
+            shortest = min(bucket_samples(cfg.length_buckets))
+            short = [u for u, n in zip(self.utts, self.sizes) if n < shortest]
+            self.skipped += [{"utt": u.utt, "reason": f"{u.num_samples} samples < the shortest length bucket "
+                                                      f"{shortest}"} for u in short]
+            keep = self.sizes >= shortest
+            self.utts = [u for u, k in zip(self.utts, keep) if k]
+            self.sizes = self.sizes[keep]
+            if not self.utts:
+                raise ValueError(f"{cfg.data_dir}/{split}: no utterance reaches the shortest length bucket")
         if self.budget < cfg.min_sample_size:
             raise ValueError(f"batch_seconds={cfg.batch_seconds} holds less than one min_sample_size utterance")
-        self.builder = BatchBuilder(self.utts, cfg, mask, seed)
+        self.builder = BatchBuilder(self.utts, cfg, mask, seed, frame_rate, output_frames)
 
     @property
     def seconds(self) -> float:
@@ -259,8 +342,12 @@ class PretrainData:
 
     def batch_keys(self, epoch: int) -> list[tuple[int, int, list[int]]]:
         """This rank's (epoch, batch id, members); every rank gets the same number of batches."""
-        batches = make_batches(self.sizes, self.budget, not self.cfg.pad_audio, self.seed, epoch if self.shuffle else 0,
-                               self.shuffle)
+        if self.cfg.length_buckets:
+            batches = make_bucket_batches(self.sizes, bucket_samples(self.cfg.length_buckets), self.budget, self.seed,
+                                          epoch if self.shuffle else 0, self.shuffle)
+        else:
+            batches = make_batches(self.sizes, self.budget, not self.cfg.pad_audio, self.seed,
+                                   epoch if self.shuffle else 0, self.shuffle)
         usable = len(batches) - len(batches) % self.world if len(batches) >= self.world else len(batches)
         keys = [(epoch, b, batches[b]) for b in range(usable)]
         return keys[self.rank :: self.world] if len(batches) >= self.world else keys
@@ -273,5 +360,11 @@ class PretrainData:
             self.builder, sampler=EpochBatches(keys), batch_size=None, num_workers=self.cfg.num_workers,
             pin_memory=self.pin_memory, generator=torch.Generator(),  # never touch the global RNG
             persistent_workers=False,
+            prefetch_factor=self.cfg.prefetch_factor if self.cfg.num_workers > 0 else None,
         )
+
+
+def bucket_samples(seconds: list[float]) -> list[int]:
+    """Bucket lengths in samples, on the 1280-sample grid (a whole number of frames at every backbone rate)."""
+    return sorted({max(1280, int(s * SAMPLE_RATE) // 1280 * 1280) + 400 for s in seconds})
 

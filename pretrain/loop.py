@@ -10,6 +10,8 @@ A *task* supplies the model and the data; this file owns everything else: precis
                                                                          # skipping its first `start`
         def step(self, model, batch) -> (loss, {name: float tensor}, audio_seconds[, weight])
         def evaluate(self, model) -> {name: float}                        # may return {} (no validation)
+        def flops(self, batch) -> float                                   # optional: training FLOPs of a
+                                                                          # micro-batch (pretrain.flops)
         def finish(self, model, out_dir) -> dict                          # optional: export at the end
 
     summary = run_training(task, LoopConfig(...), accelerator)
@@ -74,6 +76,9 @@ class LoopConfig:
     keep_last: int = field(default=3, metadata={"help": "checkpoints kept on disk"})
     resume: str = field(default="auto", metadata={"help": "auto (latest checkpoint if any) | none | <checkpoint path>"})
     trackers: str = field(default="tensorboard", metadata={"help": "accelerate trackers, comma-separated ('' = none)"})
+    compile: bool = field(default=False, metadata={"help": "torch.compile the model's forward (eager fallback with a warning)"})
+    compile_mode: str = field(default="", metadata={"help": "torch.compile mode ('' = default, max-autotune, reduce-overhead)"})
+    compile_backend: str = field(default="inductor", metadata={"help": "torch.compile backend"})
 
 
 class Task(Protocol):
@@ -92,7 +97,8 @@ class TrainState:
     batch_in_epoch: int = 0  # micro-batches of `epoch` already consumed by this rank
     audio_seconds: float = 0.0  # seen by all ranks together
     skipped_steps: int = 0  # non-finite gradients
-    train_seconds: float = 0.0
+    train_seconds: float = 0.0  # wall time of the updates, all runs of this output folder together
+    flops: float = 0.0  # training FLOPs of all ranks (when the task counts them)
 
     def state_dict(self) -> dict:
         return asdict(self)
@@ -330,6 +336,10 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
     optimizer = make_optimizer(model, cfg)
     scheduler = make_scheduler(optimizer, cfg)
     model, optimizer = accelerator.prepare(model, optimizer)
+    if cfg.compile:
+        from pretrain.compile import compile_forward
+
+        compile_forward(accelerator.unwrap_model(model), cfg.compile_mode, cfg.compile_backend)
     # The scheduler is not prepared: Accelerate would step it once per process. It follows our update count.
     state = TrainState()
     accelerator.register_for_checkpointing(scheduler, state)
@@ -347,17 +357,23 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
         flat = {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in asdict(cfg).items()}
         accelerator.init_trackers("run", config=flat)
 
+    from pretrain.flops import peak_flops
+
+    peak = peak_flops(accelerator.device)  # None on CPU: no MFU
+    count_flops = hasattr(task, "flops")
     stream = _micro_batches(task, state)
     bar = tqdm(total=cfg.max_steps, initial=state.step, disable=not accelerator.is_local_main_process, dynamic_ncols=True)
     sums: dict[str, list[float]] = {}
-    window_audio, window_start = 0.0, time.perf_counter()
+    window_audio, window_flops, window_start = 0.0, 0.0, time.perf_counter()
     model.train()
     last_val: dict = {}
     while state.step < cfg.max_steps:
         t0 = time.perf_counter()
-        step_audio = step_loss = step_weight = 0.0
+        step_audio = step_loss = step_weight = step_flops = 0.0
         for i in range(accum):
             batch = next(stream)
+            if count_flops:
+                step_flops += float(task.flops(batch))  # from the batch's shape, on the host
             sync = i == accum - 1
             ctx = accelerator.no_sync(model) if not sync and accelerator.num_processes > 1 else _null()
             with ctx, accelerator.autocast():
@@ -373,8 +389,9 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
                 _add(sums, k, float(v))
         # ...and divided by the total weight of every micro-batch of every process (fairseq's trainer), so an
         # update's gradient is that of the whole effective batch at once. DDP averaged over processes: x N.
-        audio_all, loss_all, weight_all = accelerator.reduce(
-            torch.tensor([step_audio, step_loss, step_weight], device=accelerator.device, dtype=torch.float64), "sum"
+        audio_all, loss_all, weight_all, flops_all = accelerator.reduce(
+            torch.tensor([step_audio, step_loss, step_weight, step_flops], device=accelerator.device,
+                         dtype=torch.float64), "sum"
         ).tolist()
         _scale_gradients(model, accelerator.num_processes / (weight_all or 1.0))
         _add(sums, "loss", loss_all / (weight_all or 1.0))
@@ -393,8 +410,10 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
         state.step += 1
         state.skipped_steps += int(skipped)
         state.audio_seconds += audio_all
+        state.flops += flops_all
         state.train_seconds += time.perf_counter() - t0
         window_audio += audio_all
+        window_flops += flops_all
         _add(sums, "grad_norm", grad_norm)
 
         if state.step % cfg.log_every == 0 or state.step == cfg.max_steps:
@@ -405,14 +424,21 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
                 audio_hours=state.audio_seconds / 3600, audio_s_per_s=window_audio / max(elapsed, 1e-9),
                 skipped_steps=state.skipped_steps,
             )
+            if count_flops:
+                rec.update(flops_per_s=window_flops / max(elapsed, 1e-9), total_flops=state.flops,
+                           device_hours=state.train_seconds * accelerator.num_processes / 3600)
+                if peak:
+                    rec["mfu"] = rec["flops_per_s"] / (peak * accelerator.num_processes)
             log.write(rec)
             accelerator.log({f"train/{k}": v for k, v in rec.items() if isinstance(v, (int, float))}, step=state.step)
             shown = {"loss": f"{rec['loss']:.3f}"}
             if "acc_m" in rec:  # the task's own accuracy (HuBERT's masked accuracy; CTC has none)
                 shown["acc_m"] = f"{rec['acc_m']:.3f}"
+            if "mfu" in rec:
+                shown["mfu"] = f"{rec['mfu']:.1%}"
             bar.set_postfix(**shown, lr=f"{rec['lr']:.2e}", audio_h=f"{rec['audio_hours']:.2f}",
                             aps=f"{rec['audio_s_per_s']:.0f}")
-            sums, window_audio, window_start = {}, 0.0, time.perf_counter()
+            sums, window_audio, window_flops, window_start = {}, 0.0, 0.0, time.perf_counter()
         bar.update(1)
 
         if cfg.eval_every and state.step % cfg.eval_every == 0 and state.step < cfg.max_steps:
@@ -427,7 +453,15 @@ def run_training(task: Task, cfg: LoopConfig, accelerator: Accelerator | None = 
         "updates": state.step, "epochs": state.epoch, "audio_hours": state.audio_seconds / 3600,
         "skipped_steps": state.skipped_steps, "train_seconds_this_run": state.train_seconds,
         "accumulation": accum, "processes": accelerator.num_processes, "validation": last_val,
+        "audio_s_per_s": state.audio_seconds / max(state.train_seconds, 1e-9),
+        "device_hours": state.train_seconds * accelerator.num_processes / 3600,
     }
+    if count_flops:
+        summary.update(total_flops=state.flops, flops_per_audio_s=state.flops / max(state.audio_seconds, 1e-9),
+                       flops_per_s=state.flops / max(state.train_seconds, 1e-9))
+        if peak:
+            summary["mfu"] = summary["flops_per_s"] / (peak * accelerator.num_processes)
+            summary["device"] = torch.cuda.get_device_name(accelerator.device)
     if hasattr(task, "finish"):
         accelerator.wait_for_everyone()
         summary.update(task.finish(accelerator.unwrap_model(model), out_dir, accelerator) or {})

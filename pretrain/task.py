@@ -21,9 +21,14 @@ class PretrainTask:
         self.data_cfg, self.model_cfg, self.acc = data_cfg, model_cfg, accelerator
         self.label_sets = [LabelSet.open(d) for d in data_cfg.label_dirs]
         self.loss = LOSSES[model_cfg.loss]
+        self._flop_config = None  # the backbone's transformers config, built on first use
         mask = MaskParams(model_cfg.mask_prob, model_cfg.mask_length, model_cfg.min_masks)
+        from pretrain.backbones import backbone_class
+
         common = dict(rank=accelerator.process_index, world=accelerator.num_processes,
-                      pin_memory=accelerator.device.type == "cuda")
+                      pin_memory=accelerator.device.type == "cuda",
+                      frame_rate=backbone_class(model_cfg.backbone).frame_rate,
+                      output_frames=backbone_class(model_cfg.backbone).output_frames)
         self.train = PretrainData(data_cfg, data_cfg.train_split, mask, seed, **common)
         self.valid = (PretrainData(data_cfg, data_cfg.valid_split, mask, seed + 1, shuffle=False, **common)
                       if data_cfg.valid_split else None)
@@ -46,9 +51,28 @@ class PretrainTask:
         wav = batch["wav"].to(dev, non_blocking=True)
         targets = [t.to(dev, non_blocking=True) for t in batch["targets"]]
         mask = batch["mask"].to(dev, non_blocking=True)
-        lengths = batch["frame_lengths"].to(dev) if batch["padded"] else None
-        out = model(wav, targets, mask, lengths, with_unmasked=with_unmasked, per_frame=self.loss.per_frame)
+        lengths = batch["wav_lengths"].to(dev, non_blocking=True) if batch["padded"] else None
+        index = batch.get("mask_index")
+        index = index.to(dev, non_blocking=True) if index is not None else None
+        out = model(wav, targets, mask, lengths, with_unmasked=with_unmasked, per_frame=self.loss.per_frame,
+                    mask_index=index)
         return self.loss.fn(out, self.model_cfg)
+
+    def flops(self, batch) -> float:
+        """Training FLOPs of a micro-batch, from its shape and mask (host tensors: no device sync)."""
+        from pretrain.flops import train_flops
+
+        if batch["wav"] is None:
+            return 0.0
+        if getattr(self, "_flop_config", None) is None:  # built on first use
+            from pretrain.flops import backbone_config
+
+            self._flop_config = backbone_config(self.model_cfg)
+        B, S = batch["wav"].shape
+        return float(train_flops(self.model_cfg.backbone, self._flop_config, S, B, int(batch["mask"].sum()),
+                                 self.model_cfg.arch()["final_dim"],
+                                 [ls.num_classes for ls in getattr(self, "label_sets", [])],
+                                 self.model_cfg.feature_grad_mult))
 
     def step(self, model, batch):
         self.skipped_in_batches.extend(batch["skipped"])

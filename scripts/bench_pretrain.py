@@ -1,7 +1,14 @@
-"""Training-step throughput: our HuBERT (transformers backbone + pretrain head) vs torchaudio's HuBERTPretrainModel.
+"""Training-step throughput of a backbone (`--backbone hubert | w2v-bert | fastconformer`, `--size`), eager
+and/or compiled, and for hubert torchaudio's HuBERTPretrainModel beside it.
 
-    python scripts/bench_pretrain.py --model tiny --batch-seconds 40 --steps 6
-    python scripts/bench_pretrain.py --model base --batch-seconds 87.5 --steps 20 --device cuda --dtype bf16
+    python scripts/bench_pretrain.py --backbone hubert --size tiny --batch-seconds 40 --steps 6 --compile both
+    python scripts/bench_pretrain.py --backbone w2v-bert --size base --batch-seconds 87.5 --steps 20 --device cuda --dtype bf16
+
+Top-level JSON keys: `audio_s_per_s`, `flops_per_audio_s` (training FLOPs from pretrain/flops.py, the
+formula every run logs), `peak_mem` (+ `peak_mem_unit`: GiB allocated on CUDA, MiB RSS growth of one
+step on CPU) and on GPU `mfu` (against `--peak-tflops`, default the card's bf16 peak), for our eager
+step; every variant's figures are under its own key ("ours", "ours_compiled", "torchaudio").
+Our step gathers the masked frames with the fixed-size index the data loader provides (no host sync).
 
 Both models get the same dimensions (CNN, width, depth, heads, FFN, positional conv, final_dim, classes),
 dropout, feature_grad_mult 0.1, LayerDrop 0 (so both do the same work every step), AdamW, and the same
@@ -13,12 +20,9 @@ the frames the loss uses, with SDPA attention.
 
 Output JSON: audio seconds per second and peak memory for each, `ratio` = ours / torchaudio (audio-s/s).
 Peak memory: CUDA max_memory_allocated on GPU; on CPU the peak RSS growth of one step in a forked child.
-On GPU also model FLOPs utilisation: MFU = model FLOPs per step / step time / --peak-tflops, with
-model FLOPs = 3 x forward FLOPs (backward = 2 x forward), forward FLOPs counted as 2 x multiply-adds of
-every convolution and matmul: CNN sum(C_in*C_out*k*T_out), feature projection C*D*T, positional conv
-D*(D/groups)*K*T, per layer 4*D^2*T (q,k,v,o) + 2*T^2*D (scores, values) + 2*D*F*T (FFN), head D*final_dim
-and final_dim*classes per frame it scores. (Ours scores masked frames; the FLOPs credited to torchaudio's
-extra unmasked-frame logits are not counted: MFU counts useful model FLOPs only.)
+On GPU also model FLOPs utilisation: MFU = training FLOPs per step (pretrain/flops.py: forward +
+backward of every matmul and convolution, attention included) / step time / peak. (Ours scores masked
+frames; the FLOPs of torchaudio's extra unmasked-frame logits are not credited: MFU counts useful FLOPs.)
 """
 
 from __future__ import annotations
@@ -36,17 +40,24 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labelers.corpus.frames import SAMPLE_RATE  # noqa: E402
+from labelers.corpus.frames import SAMPLE_RATE, num_frames  # noqa: E402
 from pretrain.loss import compute_loss  # noqa: E402
 from pretrain.masking import compute_mask  # noqa: E402
+from pretrain.backbones import BACKBONES, backbone_class  # noqa: E402
+from pretrain.flops import backbone_config, peak_flops, train_flops  # noqa: E402
 from pretrain.model import SIZES, HubertPretrainModel, ModelConfig  # noqa: E402
 
 CONV = [(10, 5)] + [(3, 2)] * 4 + [(2, 2)] * 2
 
 
-def ours(size: str, classes: int):
-    cfg = ModelConfig(size=size, layerdrop=0.0)
-    return HubertPretrainModel(cfg, [classes])
+def ours(size: str, classes: int, backbone: str = "hubert", compiled: bool = False):
+    cfg = ModelConfig(backbone=backbone, size=size, layerdrop=0.0)
+    model = HubertPretrainModel(cfg, [classes])
+    if compiled:
+        from pretrain.compile import compile_forward
+
+        compile_forward(model)
+    return model
 
 
 def torchaudio_model(size: str, classes: int):
@@ -66,23 +77,6 @@ def torchaudio_model(size: str, classes: int):
         mask_channel_other=0.0, mask_channel_length=10, no_mask_channel_overlap=False, mask_channel_min_space=1,
         skip_masked=False, skip_nomask=False, num_classes=classes, final_dim=a["final_dim"], feature_grad_mult=0.1,
     )
-
-
-def forward_flops(size: str, batch: int, samples: int, scored_frames: int, classes: int) -> float:
-    a = SIZES[size]
-    flops, t, c_in = 0.0, samples, 1
-    for c, (k, s) in zip(a["conv_dim"], CONV):
-        t = (t - k) // s + 1
-        flops += 2 * c_in * c * k * t * batch
-        c_in = c
-    T, D, F_ = t, a["hidden_size"], a["intermediate_size"]
-    n = batch * T
-    flops += 2 * c_in * D * n
-    flops += 2 * D * (D // a["num_conv_pos_embedding_groups"]) * a["num_conv_pos_embeddings"] * n
-    per_layer = 2 * 4 * D * D * n + 2 * 2 * T * T * D * batch + 2 * 2 * D * F_ * n
-    flops += a["num_hidden_layers"] * per_layer
-    flops += 2 * scored_frames * (D * a["final_dim"] + a["final_dim"] * classes)
-    return flops
 
 
 class Runner:
@@ -110,8 +104,10 @@ def our_step(model, batch):
     wav, labels = batch
     B, T = labels.shape
     rng = np.random.default_rng(len(model.__dict__))
-    mask = torch.from_numpy(compute_mask([T] * B, T, 0.8, 10, 2, rng)).to(wav.device)
-    return compute_loss(model(wav, [labels], mask), model.cfg).loss
+    n = min(T, model.backbone.output_frames(wav.shape[1]))
+    mask = compute_mask([n] * B, T, 0.8, model.cfg.mask_length, 2, rng)
+    index = torch.from_numpy(np.stack([np.flatnonzero(r) for r in mask])).to(wav.device)
+    return compute_loss(model(wav, [labels], torch.from_numpy(mask).to(wav.device), mask_index=index), model.cfg).loss
 
 
 def torchaudio_step(model, batch):
@@ -137,8 +133,9 @@ def cpu_peak_rss_growth(which: str, args) -> float:
     """
     import subprocess
 
-    cmd = [sys.executable, __file__, "--model", args.model, "--batch-seconds", str(args.batch_seconds),
-           "--utt-seconds", str(args.utt_seconds), "--classes", str(args.classes), "--measure-memory", which]
+    cmd = [sys.executable, __file__, "--size", args.size, "--backbone", args.backbone, "--batch-seconds",
+           str(args.batch_seconds), "--utt-seconds", str(args.utt_seconds), "--classes", str(args.classes),
+           "--compile", args.compile, "--measure-memory", which]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
     try:
         return float(out.stdout.strip().splitlines()[-1])
@@ -158,7 +155,11 @@ def _measure_memory(which, make_runner, batch) -> None:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", choices=["tiny", "base", "large"], default="tiny")
+    p.add_argument("--backbone", choices=list(BACKBONES), default="hubert")
+    p.add_argument("--size", "--model", dest="size", choices=["tiny", "base", "large"], default="tiny")
+    p.add_argument("--compile", choices=["no", "yes", "both"], default="no",
+                   help="time our step eager (no), compiled (yes) or both, in one run")
+    p.add_argument("--no-torchaudio", action="store_true", help="skip the torchaudio counterpart (hubert only)")
     p.add_argument("--batch-seconds", type=float, default=40.0)
     p.add_argument("--utt-seconds", type=float, default=5.0, help="length of each utterance in the batch")
     p.add_argument("--steps", type=int, default=6, help="timed steps per model")
@@ -166,9 +167,10 @@ def main(argv=None) -> dict:
     p.add_argument("--classes", type=int, default=100)
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", choices=["fp32", "bf16", "fp16"], default="fp32")
-    p.add_argument("--peak-tflops", type=float, default=989.0, help="accelerator peak for MFU (H100 SXM bf16 dense)")
+    p.add_argument("--peak-tflops", type=float, default=0.0,
+                   help="accelerator peak for MFU (default: the card's bf16 dense peak, pretrain.flops.BF16_PEAK)")
     p.add_argument("--out", help="also write the JSON here")
-    p.add_argument("--measure-memory", choices=["ours", "torchaudio"], help=argparse.SUPPRESS)
+    p.add_argument("--measure-memory", choices=["ours", "ours_compiled", "torchaudio"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
     device = torch.device(args.device)
@@ -176,15 +178,21 @@ def main(argv=None) -> dict:
     torch.manual_seed(0)
     B = max(1, int(round(args.batch_seconds / args.utt_seconds)))
     S = int(args.utt_seconds * SAMPLE_RATE)
-    T = (S - 400) // 320 + 1
+    T = num_frames(S, backbone_class(args.backbone).frame_rate)
     wav = torch.randn(B, S, device=device)
     labels = torch.randint(0, args.classes, (B, T), device=device)
     batch = (wav, labels)
     audio = B * S / SAMPLE_RATE
 
-    makers = {"ours": lambda: Runner("ours", ours(args.model, args.classes), our_step, device, dtype),
-              "torchaudio": lambda: Runner("torchaudio", torchaudio_model(args.model, args.classes), torchaudio_step,
-                                           device, dtype)}
+    makers = {}
+    if args.compile in ("no", "both"):
+        makers["ours"] = lambda: Runner("ours", ours(args.size, args.classes, args.backbone), our_step, device, dtype)
+    if args.compile in ("yes", "both"):
+        makers["ours_compiled"] = lambda: Runner("ours_compiled", ours(args.size, args.classes, args.backbone, True),
+                                                 our_step, device, dtype)
+    if args.backbone == "hubert" and not args.no_torchaudio:  # the only backbone with a torchaudio counterpart
+        makers["torchaudio"] = lambda: Runner("torchaudio", torchaudio_model(args.size, args.classes), torchaudio_step,
+                                              device, dtype)
     if args.measure_memory:
         return _measure_memory(args.measure_memory, makers[args.measure_memory], batch)
     runners = {k: m() for k, m in makers.items()}
@@ -193,12 +201,20 @@ def main(argv=None) -> dict:
         for r in runners.values():  # alternate step by step
             r.step(batch, record=i >= args.warmup)
 
-    result = {"model": args.model, "device": args.device, "dtype": args.dtype, "batch": f"{B} x {args.utt_seconds} s",
+    cfg = ModelConfig(backbone=args.backbone, size=args.size, layerdrop=0.0)
+    masked = int(round(B * min(T, backbone_class(args.backbone).output_frames(S)) * 0.55))
+    fl = train_flops(args.backbone, backbone_config(cfg), S, B, masked, cfg.arch()["final_dim"], [args.classes],
+                     cfg.feature_grad_mult)
+    result = {"backbone": args.backbone, "size": args.size, "device": args.device, "dtype": args.dtype, "batch": f"{B} x {args.utt_seconds} s",
               "audio_seconds_per_batch": audio, "steps": args.steps, "threads": torch.get_num_threads(),
               "torch": torch.__version__}
     for k, r in runners.items():
         med = statistics.median(r.times)
         result[k] = {"audio_s_per_s": audio / med, "step_s_median": med, "params_M": params[k] / 1e6}
+    main_key = "ours" if "ours" in makers else "ours_compiled"
+    result["flops_per_audio_s"] = fl / audio
+    result["model_tflop_per_step"] = fl / 1e12
+    result["loadavg"] = open("/proc/loadavg").read().split()[:3]
     if device.type == "cuda":
         for k, m in makers.items():
             del runners[k]
@@ -209,17 +225,21 @@ def main(argv=None) -> dict:
             r.step(batch, record=False)
             result[k]["peak_mem_GiB"] = torch.cuda.max_memory_allocated() / 2**30
             del r
-        masked = int(round(B * T * 0.55))
-        fl = 3 * forward_flops(args.model, B, S, masked, args.classes)
-        result["model_tflop_per_step"] = fl / 1e12
-        result["gflop_per_audio_second"] = fl / audio / 1e9
-        for k in makers:
-            result[k]["mfu"] = fl / result[k]["step_s_median"] / (args.peak_tflops * 1e12)
+        peak = args.peak_tflops * 1e12 or peak_flops(device) or float("nan")
+        for k in makers:  # useful model FLOPs only: torchaudio's extra unmasked logits are not credited
+            result[k]["mfu"] = fl / result[k]["step_s_median"] / peak
         result["gpu"] = torch.cuda.get_device_name()
+        result.update(mfu=result[main_key]["mfu"], peak_mem=result[main_key]["peak_mem_GiB"], peak_mem_unit="GiB")
     else:
-        for k, m in makers.items():
-            result[k]["peak_rss_growth_MiB"] = cpu_peak_rss_growth(k, args)
-    result["ratio"] = result["ours"]["audio_s_per_s"] / result["torchaudio"]["audio_s_per_s"]
+        for k, m in makers.items():  # (a compiled step's memory would need a second compilation: skipped)
+            if k != "ours_compiled" or main_key == k:
+                result[k]["peak_rss_growth_MiB"] = cpu_peak_rss_growth(k, args)
+        result.update(peak_mem=result[main_key]["peak_rss_growth_MiB"], peak_mem_unit="MiB (RSS growth, CPU)")
+    result["audio_s_per_s"] = result[main_key]["audio_s_per_s"]
+    if "torchaudio" in makers:
+        result["ratio"] = result[main_key]["audio_s_per_s"] / result["torchaudio"]["audio_s_per_s"]
+    if "ours_compiled" in makers and "ours" in makers:
+        result["compiled_speedup"] = result["ours_compiled"]["audio_s_per_s"] / result["ours"]["audio_s_per_s"]
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

@@ -28,7 +28,8 @@ CASES = {
 
 
 def batch(classes, padded: bool, ignored: int, seed: int = 0):
-    """(wav, targets, mask, frame_lengths) of two utterances of 8000 samples (24 frames)."""
+    """(wav, targets, mask, wav_lengths) of two utterances of 8000 samples (24 frames); padded: the second
+    has (T - 7) * 320 + 80 samples, T - 7 frames."""
     from pretrain.masking import compute_mask
     from pretrain.model import IGNORE
 
@@ -46,8 +47,8 @@ def batch(classes, padded: bool, ignored: int, seed: int = 0):
         for t in targets:
             t[0, T - ignored:] = IGNORE
     mask = torch.from_numpy(compute_mask(lengths, T, 0.8, 5, 2, np.random.default_rng(seed)))
-    frame_lengths = torch.tensor(lengths) if padded else None
-    return wav, targets, mask, frame_lengths
+    wav_lengths = torch.tensor([S, (T - 7) * 320 + 80]) if padded else None
+    return wav, targets, mask, wav_lengths
 
 
 def model_for(classes, overrides: dict):

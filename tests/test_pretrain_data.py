@@ -92,11 +92,11 @@ def test_refuses_unsupported_rate_and_names_bad_utterances(corpus, tmp_path):
     from labelers.corpus.split import open_split
 
     m = open_split(corpus, "train").manifest()
-    labs = {s: [np.zeros(num_frames(n, 25), dtype=np.int64) for n in open_split(corpus, s).manifest().num_samples]
+    labs = {s: [np.zeros(num_frames(n, 20), dtype=np.int64) for n in open_split(corpus, s).manifest().num_samples]
             for s in ("train", "valid")}
-    write_label_set(tmp_path / "l25", corpus, labs, source="x", label_rate=25, symbols=["a"])
-    with pytest.raises(LabelRateError, match=r"25 Hz is not supported.*50 Hz or 100 Hz"):
-        PretrainData(_cfg(corpus, [tmp_path / "l25"]), "train", MaskParams(), 0)
+    write_label_set(tmp_path / "l20", corpus, labs, source="x", label_rate=20, symbols=["a"])
+    with pytest.raises(LabelRateError, match=r"20 Hz is not supported.*100, 50, 25 or 12.5 Hz"):
+        PretrainData(_cfg(corpus, [tmp_path / "l20"]), "train", MaskParams(), 0)
     # 100 Hz labels declared as 50 Hz: twice too long, refused naming the utterance
     labs = {s: [np.zeros(num_frames(n, 100), dtype=np.int64) for n in open_split(corpus, s).manifest().num_samples]
             for s in ("train", "valid")}
@@ -146,5 +146,7 @@ def test_100hz_to_50hz_by_frame_centre_equals_every_second_label():
         assert np.array_equal(labels_at_50hz(at_100, 100.0, "u", num_samples, "labels/x"), at_100[::2])
     with pytest.raises(LabelRateError, match=r"labels/x: u: 3 labels \(from 6 at 100.0 Hz\) at 50 Hz"):
         labels_at_50hz(np.zeros(6, np.int64), 100.0, "u", 16000, "labels/x")
-    with pytest.raises(LabelRateError, match="label rate 25"):
+    with pytest.raises(LabelRateError, match="label rate 20"):
+        labels_at_50hz(np.zeros(6, np.int64), 20, "u", 16000, "labels/x")
+    with pytest.raises(LabelRateError, match="6 labels at 25 Hz"):  # coarse rates: checked at their own rate
         labels_at_50hz(np.zeros(6, np.int64), 25, "u", 16000, "labels/x")

@@ -205,6 +205,12 @@ def write_comparison(exp, records_by_seed: dict, out_dir: Path) -> tuple[Path, d
              "over seeds.", ""]
     lines += _label_section(c, q_png) + _teacher_section(c) + _pretrain_section(c, curves_png)
     lines += _layers_section(c, layers_png) + _cer_section(c, cer_png) + _answer_section(c)
+    from bootstrap.report.collect import evaluation_rows
+    from bootstrap.report.compute import compute_rows, compute_section, quality_vs_compute_figure
+
+    first = next(iter(records_by_seed.values()), {})  # FLOPs are the same for every seed: the first one's
+    c["compute"] = compute_rows(first, evaluation_rows(first))
+    lines += compute_section(c["compute"], quality_vs_compute_figure(c["compute"], out_dir / "quality_vs_compute.png"))
     lines += ["## Summary table", "", "```", comparison_table(c), "```", ""]
     report = out_dir / "report.md"
     write_json(out_dir / "comparison.json", c)

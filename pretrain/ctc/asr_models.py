@@ -4,9 +4,12 @@
   frames). Characters need frames of 40 ms or less: English speech carries up to ~18 characters per
   second and CTC needs a frame per character plus one between repeats, so Parakeet's default 80 ms
   cannot emit them.
-- `--init FOLDER`: any wav2vec2-family encoder export (HubertModel, Wav2Vec2Model, WavLMModel...) that
-  `AutoModelForCTC` can load, with a new output layer over our vocabulary, 20 ms frames, raw waveform
-  input, as in fairseq's wav2vec2/HuBERT fine-tuning.
+- `--init FOLDER`: any wav2vec2-family encoder export (HubertModel, Wav2Vec2Model, WavLMModel,
+  Wav2Vec2BertModel...) that `AutoModelForCTC` can load, with a new output layer over our vocabulary and
+  the folder's own feature extractor (raw waveform for HuBERT, fbank for w2v-BERT), as in fairseq's
+  wav2vec2/HuBERT fine-tuning; or a `ParakeetEncoder` export (the `fastconformer` backbone), put under
+  a new `ParakeetForCTC` head. Its 80 ms frames are too coarse for characters at normal speaking
+  rates: utterances with more characters than CTC can fit are skipped (and listed) by the data loader.
 """
 
 from __future__ import annotations
@@ -45,12 +48,14 @@ def pretrained_ctc_model(init: str | os.PathLike, vocab_size: int, pad_id: int =
     `overrides` are config fields for fine-tuning (masking, dropout, layerdrop...). The CNN feature
     encoder is frozen, as in fairseq fine-tuning (feature_grad_mult 0).
     """
-    from transformers import AutoConfig, AutoModelForCTC, Wav2Vec2FeatureExtractor
+    from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForCTC, Wav2Vec2FeatureExtractor
 
     init = Path(init)
     if not (init / "config.json").is_file():
         raise FileNotFoundError(f"{init}: not a transformers model folder (config.json missing)")
     config = AutoConfig.from_pretrained(init)
+    if config.model_type == "parakeet_encoder":
+        return parakeet_ctc_from_encoder(init, vocab_size, pad_id, overrides)
     for key, value in (overrides or {}).items():
         if not hasattr(config, key):
             raise ValueError(f"{init}: {type(config).__name__} has no field '{key}' to override")
@@ -66,13 +71,47 @@ def pretrained_ctc_model(init: str | os.PathLike, vocab_size: int, pad_id: int =
     if hasattr(model, "freeze_feature_encoder"):
         model.freeze_feature_encoder()
     if (init / "preprocessor_config.json").is_file() or (init / "processor_config.json").is_file():
-        fe = Wav2Vec2FeatureExtractor.from_pretrained(init)
+        fe = AutoFeatureExtractor.from_pretrained(init)
     else:
         # fairseq normalises the waveform only for models with layer-norm CNNs (Large); Base does not.
         fe = Wav2Vec2FeatureExtractor(
             feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0,
             do_normalize=getattr(config, "feat_extract_norm", "group") == "layer", return_attention_mask=True,
         )
+    fe.return_attention_mask = True
+    return model, fe
+
+
+# wav2vec2-family fine-tuning settings that a FastConformer has no counterpart for (no SpecAugment in
+# transformers' Parakeet models, one `dropout` instead of hidden/final dropouts): skipped with a note.
+WAV2VEC2_ONLY_KEYS = {"mask_time_prob", "mask_time_length", "mask_time_min_masks", "mask_feature_prob",
+                      "mask_feature_length", "mask_feature_min_masks", "final_dropout", "hidden_dropout",
+                      "feat_proj_dropout"}
+
+
+def parakeet_ctc_from_encoder(init: Path, vocab_size: int, pad_id: int = 0, overrides: dict | None = None):
+    """A `ParakeetForCTC` whose encoder is the exported `ParakeetEncoder`, and the folder's feature extractor."""
+    import warnings
+
+    from transformers import AutoFeatureExtractor, ParakeetCTCConfig, ParakeetEncoder, ParakeetForCTC
+
+    encoder = ParakeetEncoder.from_pretrained(init)
+    enc_cfg = encoder.config.to_dict()
+    skipped = []
+    for key, value in (overrides or {}).items():
+        if key in enc_cfg:
+            enc_cfg[key] = value
+        elif key in WAV2VEC2_ONLY_KEYS:
+            skipped.append(key)
+        else:
+            raise ValueError(f"{init}: ParakeetEncoderConfig has no field '{key}' to override")
+    if skipped:
+        warnings.warn(f"{init}: fine-tuning settings without a FastConformer counterpart ignored: {', '.join(skipped)}")
+    config = ParakeetCTCConfig(vocab_size=vocab_size, pad_token_id=pad_id, ctc_loss_reduction="mean",
+                               ctc_zero_infinity=True, encoder_config=enc_cfg)
+    model = ParakeetForCTC(config)
+    model.encoder.load_state_dict(encoder.state_dict())
+    fe = AutoFeatureExtractor.from_pretrained(init)
     fe.return_attention_mask = True
     return model, fe
 
@@ -101,6 +140,10 @@ def output_lengths(model, attention_mask: torch.Tensor) -> torch.Tensor:
 
 def frames_for_samples(model, num_samples: int, feature_extractor) -> int:
     """Output frames the model gives for an utterance of `num_samples` (for CTC feasibility checks)."""
+    if getattr(feature_extractor, "stride", None) and "input_features" in feature_extractor.model_input_names:
+        # w2v-BERT: SeamlessM4T fbank frames (25 ms window, 10 ms hop) stacked by `stride`, then the model
+        fbank = max(0, (num_samples - 400) // 160 + 1) // feature_extractor.stride
+        return int(model._get_feat_extract_output_lengths(torch.tensor([fbank])).item())
     if hasattr(model, "_get_feat_extract_output_lengths"):
         return int(model._get_feat_extract_output_lengths(torch.tensor([num_samples])).item())
     # ParakeetFeatureExtractor marks n // hop mel frames valid (its attention mask); the loss uses those.

@@ -1,0 +1,34 @@
+"""The comparison report's compute column: own FLOPs, teachers' FLOPs carried along, the figure."""
+
+from __future__ import annotations
+
+from bootstrap.report.compute import compute_rows, compute_section, quality_vs_compute_figure
+
+
+def _records():
+    def pretrain(flops, labels):
+        return {"kind": "pretrain", "params": {"labels": labels},
+                "result": {"summary": {"total_flops": flops, "device_hours": 0.5}}}
+
+    return {
+        "teacher": {"kind": "train_asr", "params": {}, "result": {"valid": {"cer": 0.2}}},
+        "mfcc_km": {"kind": "labels", "params": {"source": "mfcc"}, "result": {}},
+        "asr": {"kind": "labels", "params": {"source": "asr", "model": "teacher"}, "result": {}},
+        "it1": pretrain(1e15, ["mfcc_km"]),
+        "it1_km": {"kind": "labels", "params": {"source": "hubert", "model": "it1"}, "result": {}},
+        "it2": pretrain(2e15, ["it1_km"]),
+        "it1_asr": pretrain(3e15, ["asr"]),
+    }
+
+
+def test_teachers_flops_are_carried_and_uncounted_ones_flagged(tmp_path):
+    evals = [{"model_stage": m, "best": {"pnmi": p, "probe_accuracy": 0.5}, "cer": c}
+             for m, p, c in (("it1", 0.3, 0.5), ("it2", 0.4, 0.4), ("it1_asr", 0.35, 0.45))]
+    rows = {r["model_stage"]: r for r in compute_rows(_records(), evals)}
+    assert rows["it1"]["total_flops"] == 1e15 and not rows["it1"]["teacher_flops_missing"]
+    assert rows["it2"]["own_flops"] == 2e15 and rows["it2"]["total_flops"] == 3e15  # iteration 1 included
+    assert rows["it1_asr"]["total_flops"] == 3e15 and rows["it1_asr"]["teacher_flops_missing"]
+    png = quality_vs_compute_figure(list(rows.values()), tmp_path / "q.png")
+    assert png.stat().st_size > 1000
+    text = "\n".join(compute_section(list(rows.values()), png))
+    assert "| it2 | 2e+15 | 3e+15 |" in text and "not counted" in text
