@@ -28,7 +28,6 @@ frames; the FLOPs of torchaudio's extra unmasked-frame logits are not credited: 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -39,6 +38,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
+
+from _json_out import emit  # noqa: E402
 
 from labelers.corpus.frames import SAMPLE_RATE, num_frames  # noqa: E402
 from pretrain.loss import compute_loss  # noqa: E402
@@ -240,11 +242,7 @@ def main(argv=None) -> dict:
         result["ratio"] = result[main_key]["audio_s_per_s"] / result["torchaudio"]["audio_s_per_s"]
     if "ours_compiled" in makers and "ours" in makers:
         result["compiled_speedup"] = result["ours_compiled"]["audio_s_per_s"] / result["ours"]["audio_s_per_s"]
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
-    return result
+    return emit(result, args.out)
 
 
 if __name__ == "__main__":

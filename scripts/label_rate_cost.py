@@ -10,11 +10,13 @@ Prints JSON: for each rate, PNMI, phone purity, cluster purity, frames and the m
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
+
+from _json_out import emit  # noqa: E402
 
 from labelers.corpus.frames import num_frames  # noqa: E402
 from labelers.corpus.label_store import LabelSet  # noqa: E402
@@ -55,11 +57,7 @@ def main(argv=None) -> dict:
     p.add_argument("--out", help="also write the JSON here")
     args = p.parse_args(argv)
     result = rate_cost(args.labels, args.data, args.split)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
-    return result
+    return emit(result, args.out)
 
 
 if __name__ == "__main__":

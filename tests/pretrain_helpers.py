@@ -67,3 +67,10 @@ def write_tone_labels(corpus: Path, out: Path, rate: int = 100, splits=("train",
         classes = np.load(corpus / f"{split}.classes.npy", allow_pickle=True)
         split_labels[split] = [(labels_at(c, rate) + shift) % K for c in classes]
     return write_label_set(out, corpus, split_labels, source="tones", label_rate=rate, symbols=[str(i) for i in range(K)])
+
+
+def tone_corpus_with_labels(root: Path, sizes) -> Path:
+    """`root/corpus` (tone utterances, `sizes` as in make_tone_corpus) with 100 Hz labels in `root/l100`."""
+    corpus = make_tone_corpus(root / "corpus", sizes)
+    write_tone_labels(corpus, root / "l100", rate=100)
+    return root

@@ -15,14 +15,13 @@ from labelers.corpus.frames import num_frames
 from pretrain.__main__ import main
 from pretrain.backbones import BACKBONES
 from pretrain.backbones.fastconformer import mel_features
-from pretrain.backbones.w2v_bert import fbank_features
 from pretrain.data import PretrainData, DataConfig, MaskParams
 from pretrain.export import export_run, load_pretrain_model
 from pretrain.frame_labels import pool_labels
 from pretrain.loss import compute_loss
 from pretrain.masking import compute_mask
 from pretrain.model import HubertPretrainModel, ModelConfig
-from pretrain_helpers import make_tone_corpus, write_tone_labels
+from pretrain_helpers import tone_corpus_with_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = list(BACKBONES)
@@ -176,10 +175,7 @@ def test_pool_labels_majority_rule_and_exact_count():
 
 @pytest.fixture(scope="module")
 def tones(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tones_bb")
-    corpus = make_tone_corpus(root / "corpus", {"train": (12, 1.5, 2.5), "valid": (3, 2.0, 2.5)})
-    write_tone_labels(corpus, root / "l100", rate=100)
-    return root
+    return tone_corpus_with_labels(tmp_path_factory.mktemp("tones_bb"), {"train": (12, 1.5, 2.5), "valid": (3, 2.0, 2.5)})
 
 
 def test_fastconformer_batches_have_labels_at_80ms(tones):

@@ -14,7 +14,7 @@ from pretrain.data import DataConfig, MaskParams, PretrainData, bucket_samples
 from pretrain.loss import compute_loss
 from pretrain.masking import compute_mask
 from pretrain.model import IGNORE, HubertPretrainModel, ModelConfig
-from pretrain_helpers import make_tone_corpus, write_tone_labels
+from pretrain_helpers import tone_corpus_with_labels
 
 MICRO = dict(size="tiny", hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
              final_dim=16, layerdrop=0.0, dropout=0.0, attention_dropout=0.0, dropout_input=0.0)
@@ -50,10 +50,7 @@ def test_gathered_masked_frames_give_the_same_loss_and_gradients(name):
 
 @pytest.fixture(scope="module")
 def tones(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tones_gpu")
-    corpus = make_tone_corpus(root / "corpus", {"train": (20, 1.2, 3.5), "valid": (2, 2.0, 2.5)})
-    write_tone_labels(corpus, root / "l100", rate=100)
-    return root
+    return tone_corpus_with_labels(tmp_path_factory.mktemp("tones_gpu"), {"train": (20, 1.2, 3.5), "valid": (2, 2.0, 2.5)})
 
 
 @pytest.mark.parametrize("name", list(BACKBONES))

@@ -74,21 +74,25 @@ def _tone_batch(B=4, seconds=1.0, seed=0):
     return wav, [targets], mask
 
 
-def test_ctc_loss_through_the_model_equals_span_ctc():
+def _loss_and_by_hand(**cfg):
+    """A tiny model's loss on the tone batch, and the pieces to compute it by hand (no gradients)."""
     from pretrain.loss import LOSSES, compute_loss
     from pretrain.model import HubertPretrainModel, ModelConfig
 
     torch.manual_seed(0)
-    model = HubertPretrainModel(ModelConfig(**SMALL, loss="ctc"), [6]).eval()
-    assert model.label_embs[0].num_embeddings == 7  # 6 classes + the blank
+    model = HubertPretrainModel(ModelConfig(**SMALL, **cfg), [6]).eval()
     wav, targets, mask = _tone_batch()
     with torch.no_grad():
-        out = model(wav, targets, mask, per_frame=LOSSES["ctc"].per_frame)
-        res = compute_loss(out, model.cfg)
-        h = model.hubert(wav, mask_time_indices=mask.clone()).last_hidden_state
-        lg = model.logits(h, 0)
+        res = compute_loss(model(wav, targets, mask, per_frame=LOSSES["ctc"].per_frame), model.cfg)
+        lg = model.logits(model.hubert(wav, mask_time_indices=mask.clone()).last_hidden_state, 0)
         total, _, frames = span_ctc(lg[..., :6], lg[..., 6], targets[0], mask)
         pen = model.hubert.feature_extractor(wav).pow(2).mean()
+    return model, res, (lg, targets, mask, total, frames, pen)
+
+
+def test_ctc_loss_through_the_model_equals_span_ctc():
+    model, res, (lg, targets, mask, total, frames, pen) = _loss_and_by_hand(loss="ctc")
+    assert model.label_embs[0].num_embeddings == 7  # 6 classes + the blank
     torch.testing.assert_close(res.loss, total / frames + 10 * pen, rtol=1e-4, atol=1e-4)
     assert res.sample_size == frames == int(mask.sum()) and "ctc_m" in res.metrics
 
@@ -96,20 +100,8 @@ def test_ctc_loss_through_the_model_equals_span_ctc():
 def test_ctc_with_unmasked_frames_adds_their_cross_entropy_over_the_real_classes():
     import torch.nn.functional as F
 
-    from pretrain.loss import LOSSES, compute_loss
-    from pretrain.model import HubertPretrainModel, ModelConfig
-
-    torch.manual_seed(0)
-    model = HubertPretrainModel(ModelConfig(**SMALL, loss="ctc", pred_nomask_weight=1.0), [6]).eval()
-    wav, targets, mask = _tone_batch()
-    with torch.no_grad():
-        out = model(wav, targets, mask, per_frame=LOSSES["ctc"].per_frame)
-        res = compute_loss(out, model.cfg)
-        h = model.hubert(wav, mask_time_indices=mask.clone()).last_hidden_state
-        lg = model.logits(h, 0)
-        total, _, frames = span_ctc(lg[..., :6], lg[..., 6], targets[0], mask)
-        ce_u = F.cross_entropy(lg[~mask][:, :6], targets[0][~mask], reduction="sum")
-        pen = model.hubert.feature_extractor(wav).pow(2).mean()
+    _, res, (lg, targets, mask, total, frames, pen) = _loss_and_by_hand(loss="ctc", pred_nomask_weight=1.0)
+    ce_u = F.cross_entropy(lg[~mask][:, :6], targets[0][~mask], reduction="sum")
     n_u = int((~mask).sum())
     assert res.sample_size == frames + n_u
     torch.testing.assert_close(res.loss, (total + ce_u) / (frames + n_u) + 10 * pen, rtol=1e-4, atol=1e-4)
