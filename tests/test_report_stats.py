@@ -123,6 +123,7 @@ def test_aggregate_gives_the_documented_shape_baselines_and_verdicts():
     assert set(c["verdict"].values()) <= {"better", "worse", "no clear difference"}
     # iteration 2's targets are 0.1 PNMI below iteration 1's on every seed
     assert c["targets_verdict"]["verdict"] == "worse"
+    assert c["targets_verdict"]["seeds"] == c["seeds"]  # named by seed, like every other verdict
     assert c["labels"]["mfcc_km"]["metrics"]["pnmi"]["per_seed"] == pytest.approx([0.51, 0.52, 0.53])
     assert all(not k.startswith("_") for m in c["models"].values() for k in m)
 

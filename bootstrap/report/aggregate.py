@@ -88,7 +88,7 @@ def aggregate(records_by_seed: dict, compare: dict) -> dict:
            "pretraining": _pretraining(seeds, per_seed), "models": _models(seeds, per_seed)}
     _baseline_verdicts(out["models"])
     out["routes"], out["verdict"], out["verdict_details"] = _route_verdicts(out["models"], compare.get("routes") or {})
-    out["targets_verdict"] = _targets_verdict(out["labels"], compare.get("targets") or {})
+    out["targets_verdict"] = _targets_verdict(out["labels"], compare.get("targets") or {}, seeds)
     return out
 
 
@@ -235,14 +235,14 @@ def _route_verdicts(models: dict, routes: dict) -> tuple[dict, dict, dict]:
     return resolved, verdict, details
 
 
-def _targets_verdict(labels: dict, targets: dict) -> dict | None:
-    """Iteration 2's target PNMI against iteration 1's, paired over seeds."""
+def _targets_verdict(labels: dict, targets: dict, seeds: list) -> dict | None:
+    """Iteration 2's target PNMI against iteration 1's, paired over seeds (per_seed lists follow `seeds`)."""
     it1, it2 = targets.get("it1"), targets.get("it2")
     if not (it1 in labels and it2 in labels):
         return None
     a, b = labels[it2]["metrics"]["pnmi"]["per_seed"], labels[it1]["metrics"]["pnmi"]["per_seed"]
     return {"it1": it1, "it2": it2,
-            **paired_verdict(dict(enumerate(a)), dict(enumerate(b)), "pnmi")}
+            **paired_verdict(dict(zip(seeds, a)), dict(zip(seeds, b)), "pnmi")}
 
 
 def strip_private(c: dict) -> dict:
