@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-IGNORE = -100
+from pretrain.model import IGNORE
 
 
 def collapse_repeats(labels: torch.Tensor) -> torch.Tensor:

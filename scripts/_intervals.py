@@ -8,16 +8,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+
+from bootstrap.report.stats import summarize
 
 
 def interval(xs: list[float]) -> dict:
-    a = np.asarray(xs, dtype=float)
-    n = len(a)
-    sd = float(a.std(ddof=1)) if n > 1 else float("nan")
-    half = float(stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n)) if n > 1 else float("nan")
-    return {"values": [round(float(x), 4) for x in a], "mean": round(float(a.mean()), 4), "sd": round(sd, 4),
-            "ci95": [round(float(a.mean()) - half, 4), round(float(a.mean()) + half, 4)]}
+    """The mean, sd and 95% t-interval over seeds of bootstrap.report.stats.summarize, rounded for the JSON."""
+    s = summarize([float(x) for x in xs])
+    nan = float("nan")
+    sd, (low, high) = (s["std"], s["ci95"]) if s["n"] > 1 else (nan, (nan, nan))
+    return {"values": [round(float(x), 4) for x in xs], "mean": round(s["mean"], 4), "sd": round(sd, 4),
+            "ci95": [round(low, 4), round(high, 4)]}
 
 
 def verdict(diff: dict) -> str:
