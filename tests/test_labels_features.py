@@ -156,3 +156,23 @@ def test_hubert_route_end_to_end_on_ctc_checkpoint(corpus, tmp_path):
     assert main(["quality", "--labels", str(out), "--reference", str(corpus), "--split", "valid"]) == 0
     q = json.loads((out / "quality.valid.json").read_text())
     assert q["label_rate"] == 50 and q["frame_diff"] >= 0 and 0 <= q["pnmi"] <= 1
+
+
+class _NearConstantFeatures(MfccFeatures):
+    """What an untrained encoder (or long silence) gives: every frame the same large vector, give or take
+    a hair. Centers drawn from such frames are near-duplicates."""
+
+    def extract_one(self, wav):
+        n = num_frames(len(wav), self.rate)
+        g = torch.Generator().manual_seed(len(wav))
+        return 300.0 + 1e-4 * torch.randn((n, self.dim), generator=g)
+
+
+def test_kmeans_on_near_duplicate_frames_keeps_its_centers(corpus, tmp_path):
+    # scikit-learn's expanded distances let near-duplicate centers swap points: before the fix the fit
+    # stopped with "scikit-learn moved the k-means centers while wrapping them"
+    model = fit_kmeans(_NearConstantFeatures(), corpus, "train", 16, tmp_path / "km", percent=1.0, n_init=1,
+                       seed=0, progress=False, verbose=False)
+    loaded = KMeansModel.load(tmp_path / "km")
+    assert loaded.n_clusters == 16 and np.array_equal(loaded.centers, model.centers)
+    assert np.abs(loaded.centers - 300.0).max() < 1e-2
