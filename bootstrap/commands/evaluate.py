@@ -33,6 +33,9 @@ def register(sub) -> None:
                         "memory as float16: ~0.6 GB per 10 min for a Base model)")
     p.add_argument("--max-eval-seconds", type=float, default=900.0, help="eval audio used for features (seeded sample)")
     p.add_argument("--probe-epochs", type=int, default=10, help="linear-probe epochs")
+    p.add_argument("--score-rate", type=float, default=None, metavar="HZ",
+                   help="score frames at this rate instead of the model's own (e.g. 50 to put an 80 ms "
+                        "fastconformer on the same phone frames as HuBERT; coarser frames are repeated)")
     add_threads_argument(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--finetune", action="store_true", help="also fine-tune with CTC on --labeled-split and report CER")
@@ -51,7 +54,7 @@ def run(args) -> int:
     settings = EvalSettings(
         train_split=args.train_split, eval_split=args.eval_split, k=args.k, layers=args.layers,
         max_train_seconds=args.max_train_seconds, max_eval_seconds=args.max_eval_seconds,
-        probe_epochs=args.probe_epochs, seed=args.seed,
+        probe_epochs=args.probe_epochs, seed=args.seed, score_rate=args.score_rate,
     )
     if not args.finetune and not has_reference_phones(args.data, args.train_split, args.eval_split):
         print(f"bootstrap evaluate: {args.data} has no reference phones for '{args.train_split}'/'{args.eval_split}' "

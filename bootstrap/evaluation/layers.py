@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from labelers.corpus.split import open_split
 
 from labelers.corpus.batching import iter_audio_batches
-from labelers.corpus.frames import SAMPLE_RATE
+from labelers.corpus.frames import SAMPLE_RATE, hop_for_rate, nearest_frames, num_frames
 from labelers.features_model import ModelFeatures
 
 from bootstrap.evaluation.clusters import fit_assign, label_quality
@@ -38,6 +38,9 @@ class EvalSettings:
     probe_epochs: int = 10
     probe_lr: float = 2e-3
     seed: int = 0
+    # Score frames at this rate (Hz) instead of the model's own: a coarser model's frames are repeated by
+    # frame centre, so encoders of different frame rates (fastconformer's 80 ms) meet the same phone frames.
+    score_rate: float | None = None
 
 
 def parse_layers(spec: str, num_layers: int) -> list[int]:
@@ -73,7 +76,16 @@ def _sample_rows(num_samples: list[int], max_seconds: float, seed: int) -> list[
     return sorted(keep)
 
 
-def _split_frames(extractor, data_dir, split: str, max_seconds: float, seed: int, batch_seconds: float):
+def _retime(n_native: int, num_samples: int, native_rate: float, score_rate: float | None) -> np.ndarray | None:
+    """Indices that bring `n_native` frames to `score_rate` by frame centre (None: keep them as they are)."""
+    if score_rate is None or abs(score_rate - native_rate) < 1e-9:
+        return None
+    want = num_frames(num_samples, score_rate)
+    return np.minimum(nearest_frames(want, score_rate, native_rate), max(n_native - 1, 0))
+
+
+def _split_frames(extractor, data_dir, split: str, max_seconds: float, seed: int, batch_seconds: float,
+                  score_rate: float | None = None):
     """Every requested layer's features (one forward pass per batch) and the frame-aligned phones."""
     sp = open_split(data_dir, split)
     if not sp.has("phn"):
@@ -89,10 +101,13 @@ def _split_frames(extractor, data_dir, split: str, max_seconds: float, seed: int
         out = extractor.extract_layers(batch.wavs) if batch.wavs else {}
         for j, i in enumerate(batch.indices):
             n = out[extractor.layers[0]][j].shape[0]
-            frame_phones.append(phones_at_rate(np.array(phones[i]), manifest.num_samples[i], n, extractor.hop,
-                                               manifest.utt_id(i)))
+            idx = _retime(n, manifest.num_samples[i], extractor.rate, score_rate)
+            hop = extractor.hop if idx is None else hop_for_rate(score_rate)
+            frame_phones.append(phones_at_rate(np.array(phones[i]), manifest.num_samples[i],
+                                               n if idx is None else len(idx), hop, manifest.utt_id(i)))
             for layer in extractor.layers:
-                feats[layer].append(out[layer][j].float().cpu().numpy().astype(np.float16))  # half the memory
+                x = out[layer][j].float().cpu().numpy().astype(np.float16)  # half the memory
+                feats[layer].append(x if idx is None else x[idx])
             seconds += manifest.num_samples[i] / SAMPLE_RATE
         bar.update(sum(manifest.num_samples[i] for i in batch.indices + list(batch.skips)) / SAMPLE_RATE)
     bar.close()
@@ -112,9 +127,9 @@ def evaluate_layers(model_dir: str | os.PathLike | None, data_dir: str | os.Path
     else:
         layers, num_hidden = list(extractor.layers), len(extractor.layers)
     tr_feats, tr_phones, tr_info = _split_frames(extractor, data_dir, s.train_split, s.max_train_seconds, s.seed,
-                                                 s.batch_seconds)
+                                                 s.batch_seconds, s.score_rate)
     ev_feats, ev_phones, ev_info = _split_frames(extractor, data_dir, s.eval_split, s.max_eval_seconds, s.seed,
-                                                 s.batch_seconds)
+                                                 s.batch_seconds, s.score_rate)
     if not tr_phones or not ev_phones:
         raise ValueError(f"{data_dir}: no usable utterances in '{s.train_split}' or '{s.eval_split}'")
     probe_inv = PhoneInventory().fit(tr_phones)
@@ -141,7 +156,8 @@ def evaluate_layers(model_dir: str | os.PathLike | None, data_dir: str | os.Path
     return {
         "model": str(model_dir) if model_dir is not None else f"input features ({extractor.name})",
         "data_dir": str(data_dir), "settings": dict(vars(s)),
-        "frame_rate": SAMPLE_RATE / extractor.hop, "num_hidden_states": num_hidden,
+        "frame_rate": SAMPLE_RATE / extractor.hop, "score_rate": s.score_rate or SAMPLE_RATE / extractor.hop,
+        "num_hidden_states": num_hidden,
         "train": {**tr_info, "frames": int(len(y_tr))}, "eval": {**ev_info, "frames": int(len(y_ev_all))},
         "phones": {"train_inventory": len(probe_inv), "eval_inventory": len(all_inv),
                    "chance_accuracy": float(np.bincount(y_ev_probe[y_ev_probe >= 0]).max() / len(y_ev_probe))},
