@@ -22,13 +22,19 @@ def _records():
 
 
 def test_teachers_flops_are_carried_and_uncounted_ones_flagged(tmp_path):
-    evals = [{"model_stage": m, "best": {"pnmi": p, "probe_accuracy": 0.5}, "cer": c}
-             for m, p, c in (("it1", 0.3, 0.5), ("it2", 0.4, 0.4), ("it1_asr", 0.35, 0.45))]
-    rows = {r["model_stage"]: r for r in compute_rows(_records(), evals)}
+    def stat(x):
+        return {"per_seed": [x], "n": 1, "mean": x, "std": 0.0, "ci95": [x, x]}
+
+    models = {m: {"kind": "pretrained", "model_stage": m,
+                  "metrics": {"best_pnmi": stat(p), "best_probe": stat(0.5), "cer": stat(c)}}
+              for m, p, c in (("it1", 0.3, 0.5), ("it2", 0.4, 0.4), ("it1_asr", 0.35, 0.45))}
+    models["scratch"] = {"kind": "scratch", "model_stage": "scratch", "metrics": {}}  # no training: no row
+    rows = {r["model_stage"]: r for r in compute_rows(_records(), models)}
+    assert set(rows) == {"it1", "it2", "it1_asr"}
     assert rows["it1"]["total_flops"] == 1e15 and not rows["it1"]["teacher_flops_missing"]
     assert rows["it2"]["own_flops"] == 2e15 and rows["it2"]["total_flops"] == 3e15  # iteration 1 included
     assert rows["it1_asr"]["total_flops"] == 3e15 and rows["it1_asr"]["teacher_flops_missing"]
     png = quality_vs_compute_figure(list(rows.values()), tmp_path / "q.png")
     assert png.stat().st_size > 1000
     text = "\n".join(compute_section(list(rows.values()), png))
-    assert "| it2 | 2e+15 | 3e+15 |" in text and "not counted" in text
+    assert "| it2 | 2e+15 | 3e+15 | n/a | 0.500 | 0.400 | 0.500 | 40.0% |" in text and "not counted" in text

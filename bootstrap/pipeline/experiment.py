@@ -89,6 +89,7 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
                 raise ExperimentError(f"{path}: stage '{name}' refers to '{ref}', which is not an earlier stage")
         stages.append(spec)
         seen.add(name)
+    _check_pairs(raw.get("compare") or {}, stages, path)
     workdir = Path(raw.get("workdir", Path("runs") / raw["name"]))
     return Experiment(
         name=raw["name"],
@@ -100,6 +101,19 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
         source=path,
         seeds=_seeds(raw.get("seeds"), path),
     )
+
+
+def _check_pairs(compare: dict, stages: list[StageSpec], path: Path) -> None:
+    """`compare.pairs: {name: [A, B]}` must name two evaluate stages: checked before hours of stages run."""
+    evaluates = {s.name for s in stages if s.kind == "evaluate"} | {s.params.get("model") for s in stages
+                                                                      if s.kind == "evaluate"}
+    for name, refs in (compare.get("pairs") or {}).items():
+        if not isinstance(refs, list) or len(refs) != 2:
+            raise ExperimentError(f"{path}: compare.pairs.{name}: expected [A, B], two evaluate stages; got {refs!r}")
+        bad = [ref for ref in refs if ref not in evaluates]
+        if bad:
+            raise ExperimentError(f"{path}: compare.pairs.{name}: {', '.join(map(str, bad))} is not an evaluate "
+                                  "stage (or the model of one)")
 
 
 def _like(body: dict, stages: list[StageSpec], name: str, path: Path) -> dict:

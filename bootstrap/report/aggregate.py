@@ -10,11 +10,16 @@ Shape (other tools read it; keep it stable):
     .best_layer              the layer with the best PNMI, the one chosen most often over the seeds
     .best_probe_layer        the same for probe accuracy
     .layers[]                per layer: pnmi, probe_accuracy, phone_purity, cluster_purity (each summarised)
-    .vs_scratch.<metric>     paired verdict against `scratch` (bootstrap/report/stats.py)
+    .scratch                 the baseline it is compared with: the scratch stage `like:` this model's
+                             pretrain stage, else the first scratch stage
+    .vs_scratch.<metric>     paired verdict against that baseline (bootstrap/report/stats.py)
     .vs_input.<metric>       paired verdict against the input features (best_probe, best_pnmi)
     .transformer_vs_layer0   paired verdict: best transformer layer's PNMI against the same model's layer 0
   verdict.<metric>           ASR route against the classic route (`compare.routes`): better | worse |
                              no clear difference; verdict_details.<metric> holds the difference and interval
+  pairs.<name>               `compare.pairs: {name: [A, B]}` (evaluate stages or models): A against B, a
+                             paired verdict per metric (.verdicts.<metric>), and A's FLOPs over B's
+                             (.flops_ratio, filled in by the report from the compute rows)
   labels.<stage>             label quality over seeds; targets_verdict compares iteration 2's targets with
                              iteration 1's (`compare.targets: {it1: STAGE, it2: STAGE}`)
   teachers, pretraining      per stage, summarised over seeds
@@ -88,6 +93,7 @@ def aggregate(records_by_seed: dict, compare: dict) -> dict:
            "pretraining": _pretraining(seeds, per_seed), "models": _models(seeds, per_seed)}
     _baseline_verdicts(out["models"])
     out["routes"], out["verdict"], out["verdict_details"] = _route_verdicts(out["models"], compare.get("routes") or {})
+    out["pairs"] = _pair_verdicts(out["models"], compare.get("pairs") or {})
     out["targets_verdict"] = _targets_verdict(out["labels"], compare.get("targets") or {}, seeds)
     return out
 
@@ -96,10 +102,19 @@ def _per_seed_rows(records: dict) -> dict:
     evaluations = evaluation_rows(records)
     for e in evaluations:
         e["kind"] = _model_kind(e, records)
+        e["like"] = _pretrain_like(records, e["model_stage"]) if e["kind"] == "scratch" else None
     return {"labels": {r["stage"]: r for r in label_quality_rows(records)},
             "teachers": {r["stage"]: r for r in teacher_rows(records)},
             "pretraining": {r["stage"]: r for r in pretrain_rows(records)},
             "evaluations": {r["stage"]: r for r in evaluations}}
+
+
+def _pretrain_like(records: dict, scratch_stage: str) -> str | None:
+    """The pretrain stage a scratch stage copies (`like:` copies `config` and `overrides`): the first one
+    with the same encoder settings."""
+    want = {k: records[scratch_stage]["params"].get(k) for k in ("config", "overrides")}
+    return next((name for name, rec in records.items() if rec["kind"] == "pretrain"
+                 and {k: rec["params"].get(k) for k in want} == want), None)
 
 
 def _stages(seeds, per_seed, section: str) -> list[str]:
@@ -166,6 +181,7 @@ def _models(seeds, per_seed) -> dict:
         pretrain_stage = first["model_stage"]
         out[name] = {
             "stage": stage, "kind": first["kind"], "model_stage": None if first["kind"] == "input" else pretrain_stage,
+            "like": first.get("like"),
             "metrics": metrics,
             "best_layer": None if first["kind"] == "input" else _most_frequent(best_pnmi_layers, mean_pnmi),
             "best_layer_per_seed": best_pnmi_layers,
@@ -176,8 +192,14 @@ def _models(seeds, per_seed) -> dict:
     return out
 
 
+def _scratch_for(m: dict, scratches: dict) -> str | None:
+    """The scratch model `like:` m's pretrain stage (the same encoder), else the first scratch model."""
+    same = [n for n, sm in scratches.items() if sm["like"] == m["model_stage"]]
+    return same[0] if same else next(iter(scratches), None)
+
+
 def _baseline_verdicts(models: dict) -> None:
-    scratch = next((m for m in models.values() if m["kind"] == "scratch"), None)
+    scratches = {n: m for n, m in models.items() if m["kind"] == "scratch"}
     inputs = models.get(INPUT_NAME)
     for name, m in models.items():
         if m["kind"] == "input":
@@ -185,7 +207,10 @@ def _baseline_verdicts(models: dict) -> None:
         by_seed = m["_by_seed"]
         pair = lambda metric, other: paired_verdict({s: v.get(metric) for s, v in by_seed.items()},  # noqa: E731
                                                     {s: v.get(metric) for s, v in other["_by_seed"].items()}, metric)
-        if scratch is not None and m is not scratch:
+        scratch_name = _scratch_for(m, scratches) if m["kind"] == "pretrained" else None
+        scratch = models[scratch_name] if scratch_name else None
+        if scratch is not None:
+            m["scratch"] = scratch_name
             m["vs_scratch"] = {metric: pair(metric, scratch) for metric in VERDICT_METRICS}
         if inputs is not None:
             m["vs_input"] = {metric: pair(metric, inputs) for metric in ("best_probe", "best_pnmi")}
@@ -217,22 +242,43 @@ def _learning(m: dict, scratch: dict | None) -> dict:
     return out
 
 
+def _resolve(models: dict, ref: str) -> str | None:
+    """A model's name from an evaluate stage's name or the model's own."""
+    by_stage = {m["stage"]: name for name, m in models.items()}
+    return by_stage.get(ref, ref if ref in models else None)
+
+
+def _verdicts(a: dict, b: dict) -> dict:
+    """Paired verdicts of model `a` against model `b` for every verdict metric."""
+    return {metric: paired_verdict({s: v.get(metric) for s, v in a["_by_seed"].items()},
+                                   {s: v.get(metric) for s, v in b["_by_seed"].items()}, metric)
+            for metric in VERDICT_METRICS}
+
+
 def _route_verdicts(models: dict, routes: dict) -> tuple[dict, dict, dict]:
     """`compare.routes` names each route's final evaluate stage (or its model); ASR against classic."""
-    by_stage = {m["stage"]: name for name, m in models.items()}
-    resolved = {route: by_stage.get(ref, ref if ref in models else None) for route, ref in routes.items()}
+    resolved = {route: _resolve(models, ref) for route, ref in routes.items()}
     resolved = {route: name for route, name in resolved.items() if name}
     verdict, details = {}, {}
     if {"asr", "classic"} <= resolved.keys():
-        a, c = models[resolved["asr"]]["_by_seed"], models[resolved["classic"]]["_by_seed"]
-        for metric in VERDICT_METRICS:
-            details[metric] = paired_verdict({s: v.get(metric) for s, v in a.items()},
-                                             {s: v.get(metric) for s, v in c.items()}, metric)
-            if details[metric]["difference"]["n"] == 0:
-                verdict[metric] = "n/a"  # e.g. phone scores on a corpus without reference phones
-            else:
-                verdict[metric] = details[metric]["verdict"]
+        details = _verdicts(models[resolved["asr"]], models[resolved["classic"]])
+        # n/a: e.g. phone scores on a corpus without reference phones
+        verdict = {metric: "n/a" if d["difference"]["n"] == 0 else d["verdict"] for metric, d in details.items()}
     return resolved, verdict, details
+
+
+def _pair_verdicts(models: dict, pairs: dict) -> dict:
+    """`compare.pairs: {name: [A, B]}`: A against B on every verdict metric (A minus B, paired over seeds)."""
+    out = {}
+    for name, refs in pairs.items():
+        if not isinstance(refs, (list, tuple)) or len(refs) != 2:
+            raise ValueError(f"compare.pairs.{name}: expected [A, B] (two evaluate stages), got {refs!r}")
+        a, b = (_resolve(models, ref) for ref in refs)
+        if a is None or b is None:
+            missing = [ref for ref, n in zip(refs, (a, b)) if n is None]
+            raise ValueError(f"compare.pairs.{name}: {', '.join(missing)} is not an evaluate stage of this run")
+        out[name] = {"a": a, "b": b, "verdicts": _verdicts(models[a], models[b]), "flops_ratio": None}
+    return out
 
 
 def _targets_verdict(labels: dict, targets: dict, seeds: list) -> dict | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bootstrap.report.stats import format_mean_std as ms
+
 
 def _own_flops(rec: dict) -> float | None:
     summary = (rec.get("result") or {}).get("summary") or {}
@@ -43,20 +45,25 @@ def model_compute(records: dict, stage: str, _seen: frozenset = frozenset()) -> 
             "teacher_flops_missing": missing}
 
 
-def compute_rows(records: dict, evaluations: list[dict]) -> list[dict]:
-    """One row per evaluated model: its compute and its quality (best-layer PNMI, probe accuracy, CER)."""
+def compute_rows(records: dict, models: dict) -> list[dict]:
+    """One row per pre-trained model of the comparison (`models` as aggregated over seeds): its compute (the
+    FLOPs are the same for every seed: `records` is one seed's) and its quality (best-layer PNMI, probe
+    accuracy, CER; each summarised over seeds)."""
     rows = []
-    for ev in evaluations:
-        model = ev.get("model_stage")
-        if not model or model not in records:
+    for name, m in models.items():
+        stage = m.get("model_stage")
+        if m.get("kind") != "pretrained" or stage not in records:
             continue
-        best = ev.get("best") or {}
-        rows.append({"model_stage": model, **model_compute(records, model), "pnmi": best.get("pnmi"),
-                     "probe_accuracy": best.get("probe_accuracy"), "cer": ev.get("cer")})
+        summary = (records[stage].get("result") or {}).get("summary") or {}
+        rows.append({"model_stage": stage, **model_compute(records, stage),
+                     "flops_per_audio_s": summary.get("flops_per_audio_s"),
+                     "pnmi": m["metrics"]["best_pnmi"], "probe_accuracy": m["metrics"]["best_probe"],
+                     "cer": m["metrics"]["cer"]})
     return rows
 
 
 def quality_vs_compute_figure(rows: list[dict], path: Path) -> Path | None:
+    """Best PNMI and CER (mean, error bar one std over seeds) against training FLOPs, teachers included."""
     pts = [r for r in rows if r["total_flops"]]
     if not pts:
         return None
@@ -66,12 +73,14 @@ def quality_vs_compute_figure(rows: list[dict], path: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key, label in ((axes[0], "pnmi", "best-layer PNMI (higher is better)"),
-                           (axes[1], "cer", "CER after fine-tuning (lower is better)")):
+    for ax, key, label, scale in ((axes[0], "pnmi", "best-layer PNMI (higher is better)", 1.0),
+                                  (axes[1], "cer", "CER after fine-tuning, % (lower is better)", 100.0)):
         for r in pts:
-            if r[key] is not None:
-                ax.scatter(r["total_flops"], r[key])
-                ax.annotate(r["model_stage"], (r["total_flops"], r[key]), fontsize=7)
+            stat = r[key] or {}
+            if stat.get("mean") is not None:
+                ax.errorbar(r["total_flops"], scale * stat["mean"], yerr=scale * (stat["std"] or 0.0), fmt="o",
+                            capsize=3)
+                ax.annotate(r["model_stage"], (r["total_flops"], scale * stat["mean"]), fontsize=7)
         ax.set_xscale("log")
         ax.set_xlabel("training FLOPs, teachers included")
         ax.set_ylabel(label)
@@ -86,14 +95,26 @@ def quality_vs_compute_figure(rows: list[dict], path: Path) -> Path | None:
 def compute_section(rows: list[dict], fig: Path | None) -> list[str]:
     if not rows:
         return []
-    lines = ["## Compute", "", "| model | own FLOPs | FLOPs with teachers | device-hours | PNMI | CER |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["## Compute", "",
+             "Training FLOPs each run counted (pretrain/flops.py), with those of the models its labels came from; "
+             "quality as mean ± std over seeds.", "",
+             "| model | own FLOPs | FLOPs with teachers | GFLOP / audio-s | device-hours | best PNMI | best probe | CER |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        def f(x, fmt):
-            return "n/a" if x is None else format(x, fmt)
+        def f(x, fmt, scale=1.0):
+            return "n/a" if x is None else format(x * scale, fmt)
         total = f(r["total_flops"], ".3g") + (" (+ CTC teacher, not counted)" if r["teacher_flops_missing"] else "")
-        lines.append(f"| {r['model_stage']} | {f(r['own_flops'], '.3g')} | {total} | {f(r['device_hours'], '.3f')} "
-                     f"| {f(r['pnmi'], '.3f')} | {f(r['cer'], '.3f')} |")
+        lines.append(f"| {r['model_stage']} | {f(r['own_flops'], '.3g')} | {total} | "
+                     f"{f(r['flops_per_audio_s'], '.3f', 1e-9)} | {f(r['device_hours'], '.3f')} | {ms(r['pnmi'])} | "
+                     f"{ms(r['probe_accuracy'])} | {ms(r['cer'], pct=True)} |")
     if fig:
         lines += ["", f"![quality against compute]({fig.name})"]
     return lines + [""]
+
+
+def pair_flops(pairs: dict, rows: list[dict]) -> None:
+    """Each pair's FLOPs ratio (A's training FLOPs, teachers included, over B's), in place."""
+    flops = {r["model_stage"]: r["total_flops"] for r in rows}
+    for p in pairs.values():
+        a, b = flops.get(p["a"]), flops.get(p["b"])
+        p["flops_ratio"] = a / b if a and b else None

@@ -7,6 +7,7 @@ from pathlib import Path
 from labelers.corpus.atomic import write_json, write_text
 
 from bootstrap.report.aggregate import INPUT_NAME, aggregate, strip_private
+from bootstrap.report.compute import compute_rows, compute_section, pair_flops, quality_vs_compute_figure
 from bootstrap.report.figures import cer_figure, curves_figure, label_quality_figure, layers_figure
 from bootstrap.report.stats import format_mean_std as ms
 
@@ -56,6 +57,11 @@ def comparison_table(c: dict) -> str:
     tv = c.get("targets_verdict")
     if tv:
         lines.append(f"iteration-2 targets ({tv['it2']}) vs iteration-1 targets ({tv['it1']}), PNMI: {tv['verdict']}")
+    for name, p in (c.get("pairs") or {}).items():
+        ratio = "" if p["flops_ratio"] is None else f" (FLOPs x{p['flops_ratio']:.2f})"
+        words = [f"{METRIC_NAMES.get(k, k)} {'n/a' if v['difference']['n'] == 0 else v['verdict']}"
+                 for k, v in p["verdicts"].items()]
+        lines.append(f"{name}: {p['a']} vs {p['b']}{ratio}: " + "; ".join(words))
     return "\n".join(lines)
 
 
@@ -151,8 +157,8 @@ def _cer_section(c: dict, fig: Path | None) -> list[str]:
            "Every model gets the same CTC fine-tuning on the labeled subset, `scratch` (the same encoder with "
            "random weights) included. Differences are model minus baseline, mean [95% interval] over seeds; "
            "for CER lower is better (points of CER).", "",
-           "| model | CER | WER | CER vs scratch | verdict | best probe vs scratch | verdict | best PNMI vs input "
-           "features | verdict |", "|---|---|---|---|---|---|---|---|---|"]
+           "| model | CER | WER | baseline | CER vs scratch | verdict | best probe vs scratch | verdict | best PNMI "
+           "vs input features | verdict |", "|---|---|---|---|---|---|---|---|---|---|"]
     for name, m in c["models"].items():
         if m["kind"] == "input":
             continue
@@ -163,7 +169,7 @@ def _cer_section(c: dict, fig: Path | None) -> list[str]:
         if m["kind"] == "scratch":
             cells[:4] = ["(baseline)", "-", "(baseline)", "-"]
         out.append(f"| {name} | {ms(m['metrics']['cer'], pct=True)} | {ms(m['metrics']['wer'], pct=True)} | "
-                   + " | ".join(cells) + " |")
+                   f"{m.get('scratch') or '-'} | " + " | ".join(cells) + " |")
     if INPUT_NAME in c["models"]:
         m = c["models"][INPUT_NAME]
         out += ["", f"Input features (39-d MFCC frames at 100 Hz): probe {ms(m['metrics']['best_probe'])}, "
@@ -176,6 +182,8 @@ def _answer_section(c: dict) -> list[str]:
            "Does one pre-training iteration on ASR-derived targets match or beat the classic route's "
            "iterations on MFCC and then feature k-means targets?", ""]
     if not c["verdict"]:
+        if c.get("pairs"):
+            return []  # an experiment asking another question (its pairs answer it)
         return out + ["The experiment names no `compare.routes` with both `asr` and `classic`; no answer.", ""]
     a, cl = c["models"][c["routes"]["asr"]], c["models"][c["routes"]["classic"]]
     out += [f"| metric | ASR route ({c['routes']['asr']}) | classic route ({c['routes']['classic']}) | "
@@ -189,6 +197,25 @@ def _answer_section(c: dict) -> list[str]:
     return out + [""]
 
 
+def _pairs_section(c: dict) -> list[str]:
+    if not c.get("pairs"):
+        return []
+    out = ["## Pairs", "", "`compare.pairs`: the first model against the second, paired over seeds (first minus "
+           "second, mean [95% interval]; for CER lower is better), and the first's training FLOPs over the "
+           "second's (teachers included).", "",
+           "| pair | FLOPs ratio | metric | first | second | difference | verdict for the first |",
+           "|---|---|---|---|---|---|---|"]
+    for name, p in c["pairs"].items():
+        ratio = "n/a" if p["flops_ratio"] is None else f"{p['flops_ratio']:.2f}"
+        for metric, v in p["verdicts"].items():
+            pct = metric == "cer"
+            word = "n/a" if v["difference"]["n"] == 0 else v["verdict"]
+            out.append(f"| {name} | {ratio} | {METRIC_NAMES.get(metric, metric)} | "
+                       f"{ms(c['models'][p['a']]['metrics'][metric], pct=pct)} | "
+                       f"{ms(c['models'][p['b']]['metrics'][metric], pct=pct)} | {_diff(v, pct=pct)} | **{word}** |")
+    return out + ["", f"Test: {c['test']}.", ""]
+
+
 def write_comparison(exp, records_by_seed: dict, out_dir: Path) -> tuple[Path, dict]:
     """report.md, comparison.json and PNG figures from `{seed: {stage: record}}` (bootstrap/pipeline/seeds.py)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -199,17 +226,14 @@ def write_comparison(exp, records_by_seed: dict, out_dir: Path) -> tuple[Path, d
     layers_png = layers_figure(c["models"], out_dir / "layers.png")
     cer_png = cer_figure(c["models"], out_dir / "cer.png")
     seeds = ", ".join("default" if s is None else str(s) for s in c["seeds"])
-    lines = [f"# Label-source comparison: {exp.name}", "",
+    lines = [f"# Comparison: {exp.name}", "",
              f"Experiment file `{exp.source}`; stage folders under `{exp.workdir}`; seeds: {seeds}. Every number "
              "below was produced by this run (see `comparison.json`); `a ± b` is the mean and standard deviation "
              "over seeds.", ""]
     lines += _label_section(c, q_png) + _teacher_section(c) + _pretrain_section(c, curves_png)
-    lines += _layers_section(c, layers_png) + _cer_section(c, cer_png) + _answer_section(c)
-    from bootstrap.report.collect import evaluation_rows
-    from bootstrap.report.compute import compute_rows, compute_section, quality_vs_compute_figure
-
-    first = next(iter(records_by_seed.values()), {})  # FLOPs are the same for every seed: the first one's
-    c["compute"] = compute_rows(first, evaluation_rows(first))
+    c["compute"] = compute_rows(next(iter(records_by_seed.values()), {}), c["models"])  # FLOPs: same every seed
+    pair_flops(c["pairs"], c["compute"])
+    lines += _layers_section(c, layers_png) + _cer_section(c, cer_png) + _pairs_section(c) + _answer_section(c)
     lines += compute_section(c["compute"], quality_vs_compute_figure(c["compute"], out_dir / "quality_vs_compute.png"))
     lines += ["## Summary table", "", "```", comparison_table(c), "```", ""]
     report = out_dir / "report.md"
