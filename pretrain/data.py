@@ -35,7 +35,7 @@ from labelers.corpus.label_binary import load_label_arrays
 from labelers.corpus.label_store import LabelSet
 
 from pretrain.frame_labels import pool_factor, pool_labels
-from pretrain.masking import compute_mask
+from pretrain.masking import compute_mask, expected_masked
 from pretrain.model import IGNORE
 
 SUPPORTED_RATES = (50, 100)  # label rates that fall on HuBERT's 50 Hz frame centres
@@ -283,7 +283,10 @@ class BatchBuilder(torch.utils.data.Dataset):
                 seg = lab[k : k + t_n]
                 tgt[i][b, : len(seg)] = torch.from_numpy(seg.astype(np.int64))  # a copy: the map is read-only
                 maskable[b] = min(maskable[b], len(seg))
-        mask = compute_mask(maskable, T, self.mask.prob, self.mask.length, self.mask.min_masks, rng)
+        # With length buckets the masked count is fixed per bucket as well, so (B, M) is one shape per bucket.
+        count = (expected_masked(T, self.mask.prob, self.mask.length, self.mask.min_masks)
+                 if self.cfg.length_buckets else None)
+        mask = compute_mask(maskable, T, self.mask.prob, self.mask.length, self.mask.min_masks, rng, count=count)
         # Every row masks the same number of frames (compute_mask's same_count): their positions as a
         # (B, M) index lets the model gather masked frames without a host-side count.
         counts = mask.sum(1)

@@ -75,12 +75,15 @@ def test_length_buckets_give_a_few_fixed_shapes(tones):
     data = PretrainData(cfg, "train", MaskParams(0.8, 10, 2), seed=0)
     buckets = bucket_samples([1.5, 2.5])
     allowed = {(data.budget // b, b) for b in buckets}
-    shapes = set()
+    shapes, index_shapes = set(), {}
     for epoch in (0, 1):
         for batch in data.loader(epoch):
             shapes.add(tuple(batch["wav"].shape))
             assert batch["mask_index"] is not None
+            index_shapes.setdefault(tuple(batch["wav"].shape), set()).add(tuple(batch["mask_index"].shape))
     assert shapes and shapes <= allowed, (shapes, allowed)
+    # the masked-frame index too: one shape per bucket, however the spans overlapped in each batch
+    assert all(len(s) == 1 for s in index_shapes.values()), index_shapes
     assert all(s["reason"].endswith(f"bucket {buckets[0]}") for s in data.skipped if "bucket" in s["reason"])
     with pytest.raises(ValueError, match="pad_audio"):
         PretrainData(DataConfig(**{**cfg.__dict__, "pad_audio": True}), "train", MaskParams(), seed=0)

@@ -12,7 +12,7 @@ from transformers import HubertModel
 
 from pretrain.export import export_run, load_pretrain_model
 from pretrain.loss import compute_loss
-from pretrain.masking import compute_mask
+from pretrain.masking import compute_mask, expected_masked
 from pretrain.model import IGNORE, HubertPretrainModel, ModelConfig
 
 
@@ -145,6 +145,24 @@ def test_mask_min_masks_and_short_utterances():
     m = compute_mask([4, 0, 30], 30, 0.8, 10, 2, rng, same_count=False)
     assert m[0, :4].all() and not m[0, 4:].any() and not m[1].any() and m[2].sum() >= 10
     assert not compute_mask([50], 50, 0.0, 10, 0, rng).any()
+
+
+def test_fixed_count_masks_exactly_that_many_in_spans_at_the_fairseq_rate():
+    n, L, p = 200, 10, 0.8
+    count = expected_masked(n, p, L, 2)
+    assert count == pytest.approx(_expected_coverage(n, p, L) * n, rel=0.03)  # what same_count=False averages
+    rng = np.random.default_rng(3)
+    for lengths in ([n] * 50, [n, n - 1, 180]):
+        m = compute_mask(lengths, n, p, L, 2, rng, count=count)
+        assert (m.sum(1) == count).all()
+        for b, length in enumerate(lengths):
+            assert not m[b, length:].any()
+    # rows are still span masks, not scattered frames: most masked frames have a masked neighbour
+    m = compute_mask([n] * 50, n, p, L, 2, rng, count=count)
+    neighbour = m[:, 1:-1] & (m[:, :-2] | m[:, 2:])
+    assert neighbour.sum() / m[:, 1:-1].sum() > 0.8
+    # a count above what fits is cut to the shortest row
+    assert (compute_mask([30, 12], 30, 0.8, 10, 2, rng, count=25).sum(1) == 12).all()
 
 
 def test_export_loads_with_from_pretrained_and_same_hidden_states(tmp_path):
