@@ -25,10 +25,14 @@ def _evaluate(model: str, pnmi: float, probe: float, cer: float | None) -> dict:
 
 def _records(seed: int, tmp_path) -> dict:
     jitter = 0.01 * seed
-    pre = lambda cfg, flops: {"kind": "pretrain", "params": {"config": cfg, "labels": ["km"]},  # noqa: E731
+    # as `seeds:` runs them: the pretrain stage's overrides gain loop.seed, the scratch stage a `seed`
+    pre = lambda cfg, flops: {"kind": "pretrain",  # noqa: E731
+                              "params": {"config": cfg, "labels": ["km"],
+                                         "overrides": {"loop.max_steps": 9, "loop.seed": seed}},
                               "result": {"log": str(tmp_path / "none.jsonl"), "labels": ["km"],
                                          "summary": {"total_flops": flops, "flops_per_audio_s": flops / 1e3}}}
-    scratch = lambda cfg: {"kind": "scratch", "params": {"config": cfg}, "result": {}}  # noqa: E731
+    scratch = lambda cfg: {"kind": "scratch", "params": {"config": cfg, "overrides": {"loop.max_steps": 9},  # noqa: E731
+                                                         "seed": seed}, "result": {}}
     return {
         "it1_hub": pre(CONFIGS["hub"], 3e12), "it1_fc": pre(CONFIGS["fc"], 1e12),
         # the fastconformer's scratch comes first: a model must still meet its own encoder's baseline

@@ -109,12 +109,18 @@ def _per_seed_rows(records: dict) -> dict:
             "evaluations": {r["stage"]: r for r in evaluations}}
 
 
+def _encoder_settings(params: dict) -> tuple:
+    """`config` and `overrides` without the seed (`seeds:` gives a pretrain stage `loop.seed`, a scratch `seed`)."""
+    overrides = {k: v for k, v in (params.get("overrides") or {}).items() if k != "loop.seed"}
+    return params.get("config"), sorted(overrides.items(), key=lambda kv: str(kv[0]))
+
+
 def _pretrain_like(records: dict, scratch_stage: str) -> str | None:
     """The pretrain stage a scratch stage copies (`like:` copies `config` and `overrides`): the first one
     with the same encoder settings."""
-    want = {k: records[scratch_stage]["params"].get(k) for k in ("config", "overrides")}
-    return next((name for name, rec in records.items() if rec["kind"] == "pretrain"
-                 and {k: rec["params"].get(k) for k in want} == want), None)
+    want = _encoder_settings(records[scratch_stage]["params"])
+    return next((name for name, rec in records.items()
+                 if rec["kind"] == "pretrain" and _encoder_settings(rec["params"]) == want), None)
 
 
 def _stages(seeds, per_seed, section: str) -> list[str]:
