@@ -30,6 +30,13 @@ def _diff(v: dict | None, pct: bool = False) -> str:
     return text
 
 
+def _word(v: dict | None) -> str:
+    """A verdict, or n/a where neither model had the metric on any seed (e.g. no CER)."""
+    if not v:
+        return "-"
+    return "n/a" if v["difference"]["n"] == 0 else v["verdict"]
+
+
 def _layer(m: dict) -> str:
     return "-" if m["best_layer"] is None else str(m["best_layer"])
 
@@ -37,16 +44,19 @@ def _layer(m: dict) -> str:
 def comparison_table(c: dict) -> str:
     """The one-screen table printed at the end of `compare` and `demo`."""
     seeds = ", ".join("default" if s is None else str(s) for s in c["seeds"])
-    lines = [f"seeds: {seeds}   (mean ± std over seeds; verdicts: {c['test'].split(':')[0]})",
-             f"{'model':<16} {'labels':<16} {'best probe':>15} {'best PNMI':>15} {'layer':>5} {'CER':>15} "
-             f"{'CER vs scratch':>16}"]
     pre = c["pretraining"]
+    labels = {name: ",".join(pre.get(m["model_stage"], {}).get("labels") or ["-"]) for name, m in c["models"].items()}
+    w = max([16] + [len(n) for n in c["models"]])   # names and label sets as long as they come
+    lw = max([16] + [len(x) for x in labels.values()])
+    lines = [f"seeds: {seeds}   (mean ± std over seeds; verdicts: {c['test'].split(':')[0]})",
+             f"{'model':<{w}} {'labels':<{lw}} {'best probe':>15} {'best PNMI':>15} {'layer':>5} {'CER':>15} "
+             f"{'CER vs scratch':>16}"]
     for name, m in c["models"].items():
-        labels = ",".join(pre.get(m["model_stage"], {}).get("labels") or ["-"])
         gain = m.get("vs_scratch", {}).get("cer")
         gain_txt = f"{_diff(gain, pct=True).split(' [')[0]} {gain['verdict']}" if gain and gain["difference"]["n"] else ""
-        lines.append(f"{name:<16} {labels:<16} {ms(m['metrics']['best_probe']):>15} {ms(m['metrics']['best_pnmi']):>15} "
-                     f"{_layer(m):>5} {ms(m['metrics']['cer'], pct=True):>15} {gain_txt:>16}")
+        lines.append(f"{name:<{w}} {labels[name]:<{lw}} {ms(m['metrics']['best_probe']):>15} "
+                     f"{ms(m['metrics']['best_pnmi']):>15} {_layer(m):>5} {ms(m['metrics']['cer'], pct=True):>15} "
+                     f"{gain_txt:>16}")
     learned = _learned(c)
     if learned:
         lines.append(learned)
@@ -59,8 +69,7 @@ def comparison_table(c: dict) -> str:
         lines.append(f"iteration-2 targets ({tv['it2']}) vs iteration-1 targets ({tv['it1']}), PNMI: {tv['verdict']}")
     for name, p in (c.get("pairs") or {}).items():
         ratio = "" if p["flops_ratio"] is None else f" (FLOPs x{p['flops_ratio']:.2f})"
-        words = [f"{METRIC_NAMES.get(k, k)} {'n/a' if v['difference']['n'] == 0 else v['verdict']}"
-                 for k, v in p["verdicts"].items()]
+        words = [f"{METRIC_NAMES.get(k, k)} {_word(v)}" for k, v in p["verdicts"].items()]
         lines.append(f"{name}: {p['a']} vs {p['b']}{ratio}: " + "; ".join(words))
     return "\n".join(lines)
 
@@ -163,9 +172,8 @@ def _cer_section(c: dict, fig: Path | None) -> list[str]:
         if m["kind"] == "input":
             continue
         vs, vi = m.get("vs_scratch") or {}, m.get("vs_input") or {}
-        cells = [_diff(vs.get("cer"), pct=True), (vs.get("cer") or {}).get("verdict", "-"),
-                 _diff(vs.get("best_probe")), (vs.get("best_probe") or {}).get("verdict", "-"),
-                 _diff(vi.get("best_pnmi")), (vi.get("best_pnmi") or {}).get("verdict", "-")]
+        cells = [_diff(vs.get("cer"), pct=True), _word(vs.get("cer")), _diff(vs.get("best_probe")),
+                 _word(vs.get("best_probe")), _diff(vi.get("best_pnmi")), _word(vi.get("best_pnmi"))]
         if m["kind"] == "scratch":
             cells[:4] = ["(baseline)", "-", "(baseline)", "-"]
         out.append(f"| {name} | {ms(m['metrics']['cer'], pct=True)} | {ms(m['metrics']['wer'], pct=True)} | "
@@ -209,10 +217,9 @@ def _pairs_section(c: dict) -> list[str]:
         ratio = "n/a" if p["flops_ratio"] is None else f"{p['flops_ratio']:.2f}"
         for metric, v in p["verdicts"].items():
             pct = metric == "cer"
-            word = "n/a" if v["difference"]["n"] == 0 else v["verdict"]
             out.append(f"| {name} | {ratio} | {METRIC_NAMES.get(metric, metric)} | "
                        f"{ms(c['models'][p['a']]['metrics'][metric], pct=pct)} | "
-                       f"{ms(c['models'][p['b']]['metrics'][metric], pct=pct)} | {_diff(v, pct=pct)} | **{word}** |")
+                       f"{ms(c['models'][p['b']]['metrics'][metric], pct=pct)} | {_diff(v, pct=pct)} | **{_word(v)}** |")
     return out + ["", f"Test: {c['test']}.", ""]
 
 
