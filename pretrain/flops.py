@@ -123,6 +123,20 @@ def train_flops(backbone: str, config, num_samples: int, batch: int, scored_fram
     return batch * total + 3 * head
 
 
+def ctc_train_flops(config, num_samples: int, batch: int, frozen_front: bool = False) -> int:
+    """Forward + backward FLOPs of one CTC training batch (`batch` utterances padded to `num_samples`) of a
+    transformers CTC model (HubertForCTC, Wav2Vec2BertForCTC, ParakeetForCTC): encoder and output layer.
+    `frozen_front`: the CNN runs without gradients (`freeze_feature_encoder`, wav2vec2-style fine-tuning)."""
+    enc = getattr(config, "encoder_config", None) or config  # ParakeetForCTC nests its encoder's config
+    backbone = MODEL_TYPES.get(enc.model_type)
+    if backbone is None:
+        raise ValueError(f"no FLOP formula for model type '{enc.model_type}'")
+    f = backbone_flops(backbone, enc, num_samples)
+    per_utt = f.features + f.front + 3 * f.encoder if frozen_front else f.features + 3 * (f.front + f.encoder) - f.no_input_grad
+    head = 2 * f.frames * enc.hidden_size * config.vocab_size
+    return batch * (per_utt + 3 * head)
+
+
 def model_flops_per_audio_second(model_cfg, num_classes: list[int], seconds: float = 10.0,
                                  mask_fraction: float = 0.5) -> dict:
     """Training and forward FLOPs per second of audio for utterances of `seconds` (for tables and reports)."""

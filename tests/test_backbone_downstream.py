@@ -41,6 +41,8 @@ def test_init_from_every_backbone_builds_a_ctc_model_that_trains(export, synth_c
     assert summary["architecture"] == arch
     assert summary["frame_seconds"] == pytest.approx({"w2v-bert": 0.02, "fastconformer": 0.08}[name], abs=2e-3)
     assert np.isfinite(summary["valid"]["loss"])
+    # the training FLOPs are counted (the comparison's compute column carries a CTC teacher's)
+    assert summary["total_flops"] > 0 and summary["flops_per_audio_s"] > 0
     assert type(AutoModelForCTC.from_pretrained(out)).__name__ == arch
     assert AutoProcessor.from_pretrained(out) is not None
 

@@ -61,3 +61,41 @@ def test_per_audio_second_figures_are_sane():
     assert 40e9 < base["hubert"]["train_flops_per_audio_s"] < 50e9
     # 80 ms frames: far fewer FLOPs than any 20 ms model of the same size
     assert base["fastconformer"]["train_flops_per_audio_s"] < 0.5 * base["w2v-bert"]["train_flops_per_audio_s"]
+
+
+def _ctc_models():
+    from transformers import HubertConfig, HubertForCTC
+
+    from pretrain.ctc.asr_models import scratch_ctc_model
+
+    torch.manual_seed(0)
+    hub = HubertForCTC(HubertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                                    conv_dim=(32,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
+                                    vocab_size=10, pad_token_id=0, mask_time_prob=0.0, layerdrop=0.0))
+    hub.freeze_feature_encoder()  # as the CTC fine-tuning of a HuBERT export does
+    parakeet, fe = scratch_ctc_model({"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2,
+                                      "intermediate_size": 64, "subsampling_conv_channels": 16}, vocab_size=10)
+    return {"hubert": (hub, None), "parakeet": (parakeet, fe)}
+
+
+@pytest.mark.parametrize("kind", ["hubert", "parakeet"])
+def test_ctc_training_formula_matches_the_counter(kind):
+    """The CTC teacher's and the fine-tuning's FLOPs (the report's teacher column) against the counter."""
+    from pretrain.backbones.fastconformer import mel_features
+    from pretrain.flops import ctc_train_flops
+
+    model, fe = _ctc_models()[kind]
+    model.set_attn_implementation("eager")
+    model.train()
+    S = 32000
+    wav = torch.randn(2, S) * 0.1
+    labels = torch.randint(1, 10, (2, 4))
+    with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.convolution_backward: _conv_backward}) as c:
+        if fe is None:
+            loss = model(input_values=wav, labels=labels).loss
+        else:
+            feats, valid = mel_features(fe, wav, None)
+            loss = model(input_features=feats, attention_mask=valid.long(), labels=labels).loss
+        loss.backward()
+    expected = ctc_train_flops(model.config, S, 2, frozen_front=kind == "hubert")
+    assert expected == pytest.approx(c.get_total_flops(), rel=1e-3)

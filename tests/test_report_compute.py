@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bootstrap.report.compute import compute_rows, compute_section, quality_vs_compute_figure
+from bootstrap.report.compute import compute_rows, compute_section, model_compute, quality_vs_compute_figure
 
 
 def _records():
@@ -19,6 +19,14 @@ def _records():
         "it2": pretrain(2e15, ["it1_km"]),
         "it1_asr": pretrain(3e15, ["asr"]),
     }
+
+
+def test_a_counted_ctc_teacher_and_the_export_it_was_fine_tuned_from_are_carried():
+    records = _records()
+    records["teacher"] = {"kind": "train_asr", "params": {"init": "it1"},
+                          "result": {"summary": {"total_flops": 5e14}}}
+    got = model_compute(records, "it1_asr")
+    assert got["total_flops"] == 3e15 + 5e14 + 1e15 and not got["teacher_flops_missing"]
 
 
 def test_teachers_flops_are_carried_and_uncounted_ones_flagged(tmp_path):

@@ -1,10 +1,12 @@
 """The compute column of a comparison: FLOPs spent on each model, its teachers included, and quality
 against compute (a PNG).
 
-A pre-training stage's own FLOPs are what its run counted (summary.json `total_flops`, from
-pretrain/flops.py). Its teachers are the stages its labels came from: a `labels` stage built on a model
-(k-means of a layer, ASR tokens) adds that model's FLOPs, recursively, so iteration 2 carries iteration
-1. A CTC teacher's training is not FLOP-counted yet: the total is then marked `teacher_flops_missing`.
+A pre-training or CTC training stage's own FLOPs are what its run counted (`total_flops` of its summary,
+from pretrain/flops.py). Its teachers are the stages its labels came from: a `labels` stage built on a
+model (k-means of a layer, ASR tokens) adds that model's FLOPs, recursively, so iteration 2 carries
+iteration 1, and the ASR route carries its CTC teacher (and the export the teacher was fine-tuned from,
+`init`). Training only: labelling passes and k-means are not counted. A stage without a count (a run
+from before the counters) marks the total `teacher_flops_missing`.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ def model_compute(records: dict, stage: str, _seen: frozenset = frozenset()) -> 
         labels = rec["params"].get("labels") or []
         teachers = [records[lab]["params"].get("model") for lab in (labels if isinstance(labels, list) else [labels])
                     if lab in records]
-    elif rec["kind"] == "labels":
-        teachers = [rec["params"].get("model")]
+    elif rec["kind"] in ("labels", "train_asr"):
+        teachers = [rec["params"].get("model" if rec["kind"] == "labels" else "init")]
     for t in teachers:
         if not t:
             continue

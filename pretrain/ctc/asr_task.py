@@ -24,6 +24,7 @@ from pretrain.ctc.asr_models import (
 )
 from pretrain.ctc.vocab import build_phone_vocab, build_vocab, make_tokenizer
 from pretrain.loop import LoopConfig, accumulation_steps
+from pretrain.flops import ctc_train_flops
 
 UNITS_FILE = "teacher_units.json"  # what the teacher's tokens are; `--source asr` reads it (labelers.phone_encoder)
 
@@ -118,6 +119,13 @@ class CTCTask:
         inputs = {k: v.to(device) for k, v in inputs.items()}
         out = model(**inputs)
         return out.loss, {"encoder_frozen": float(self._frozen)}, batch["audio_seconds"]
+
+    def flops(self, batch: dict) -> float:
+        """Training FLOPs of a micro-batch, from its shape (pretrain.flops.ctc_train_flops; no device sync)."""
+        if "labels" not in batch:
+            return 0.0
+        frozen = self.init is not None and hasattr(self.model, "freeze_feature_encoder")  # CNN frozen at --init
+        return float(ctc_train_flops(self.model.config, batch["padded_samples"], len(batch["utts"]), frozen))
 
     @torch.no_grad()
     def evaluate(self, model) -> dict:

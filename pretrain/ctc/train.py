@@ -50,6 +50,7 @@ def train_asr(data_dir, split: str, out_dir, cfg: ASRConfig, init=None, valid_sp
         "data_dir": str(Path(data_dir).resolve()), "split": split, "valid_split": valid_split, **info,
         "updates": result["updates"], "epochs": result["epochs"], "audio_hours_seen": result["audio_hours"],
         "skipped_steps": result["skipped_steps"], "wall_seconds": round(time.time() - t0, 2),
+        "total_flops": result.get("total_flops"), "flops_per_audio_s": result.get("flops_per_audio_s"),
         "runtime_skipped": task.runtime_skips, "valid": valid, "evals": _evals(out_dir / "train_log.jsonl"),
         "config": cfg.as_dict(),
     }

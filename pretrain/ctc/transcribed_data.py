@@ -146,6 +146,7 @@ class CTCCollator:
             labels[row, : len(it["target"])] = torch.tensor(it["target"])
         batch["labels"] = labels
         batch["audio_seconds"] = sum(len(it["wav"]) for it in items) / SAMPLE_RATE
+        batch["padded_samples"] = max(len(it["wav"]) for it in items)  # with the row count: the batch's FLOPs
         return batch
 
 
