@@ -73,6 +73,7 @@ def quality_vs_compute_figure(rows: list[dict], path: Path) -> Path | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, key, label, scale in ((axes[0], "pnmi", "best-layer PNMI (higher is better)", 1.0),
@@ -84,6 +85,7 @@ def quality_vs_compute_figure(rows: list[dict], path: Path) -> Path | None:
                             capsize=3)
                 ax.annotate(r["model_stage"], (r["total_flops"], scale * stat["mean"]), fontsize=7)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # a narrow span would label every minor tick, overlapping
         ax.set_xlabel("training FLOPs, teachers included")
         ax.set_ylabel(label)
     fig.tight_layout()
