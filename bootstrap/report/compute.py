@@ -78,14 +78,15 @@ def quality_vs_compute_figure(rows: list[dict], path: Path) -> Path | None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, key, label, scale in ((axes[0], "pnmi", "best-layer PNMI (higher is better)", 1.0),
                                   (axes[1], "cer", "CER after fine-tuning, % (lower is better)", 100.0)):
-        for r in pts:
-            stat = r[key] or {}
-            if stat.get("mean") is not None:
-                ax.errorbar(r["total_flops"], scale * stat["mean"], yerr=scale * (stat["std"] or 0.0), fmt="o",
-                            capsize=3)
-                ax.annotate(r["model_stage"], (r["total_flops"], scale * stat["mean"]), fontsize=7)
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())  # a narrow span would label every minor tick, overlapping
+        shown = [r for r in pts if (r[key] or {}).get("mean") is not None]
+        for r in shown:
+            stat = r[key]
+            ax.errorbar(r["total_flops"], scale * stat["mean"], yerr=scale * (stat["std"] or 0.0), fmt="o", capsize=3)
+            ax.annotate(r["model_stage"], (r["total_flops"], scale * stat["mean"]), fontsize=7)
+        flops = [r["total_flops"] for r in shown]
+        if flops and max(flops) > 3 * min(flops):  # a log axis only where the FLOPs span a wide range
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("training FLOPs, teachers included")
         ax.set_ylabel(label)
     fig.tight_layout()
