@@ -73,7 +73,6 @@ def quality_vs_compute_figure(rows: list[dict], path: Path) -> Path | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullFormatter
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, key, label, scale in ((axes[0], "pnmi", "best-layer PNMI (higher is better)", 1.0),
@@ -86,7 +85,6 @@ def quality_vs_compute_figure(rows: list[dict], path: Path) -> Path | None:
         flops = [r["total_flops"] for r in shown]
         if flops and max(flops) > 3 * min(flops):  # a log axis only where the FLOPs span a wide range
             ax.set_xscale("log")
-            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("training FLOPs, teachers included")
         ax.set_ylabel(label)
     fig.tight_layout()
