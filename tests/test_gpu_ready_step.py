@@ -131,3 +131,32 @@ def test_compile_failure_falls_back_to_eager_with_a_warning():
     assert not model._compiled_forward["compiled"]
     with pytest.warns(UserWarning, match="unavailable"):
         compile_forward(torch.nn.Linear(3, 2), backend="no-such-backend")
+
+
+def test_bucketed_batches_compile_once_per_bucket(tones):
+    """What fixed shapes are for: after the first batch of a bucket, no batch of it compiles again
+    (the masked-frame index included: its width would otherwise change with the spans' overlaps)."""
+    from pretrain.compile import compile_forward
+
+    torch._dynamo.reset()
+    compiles = []
+
+    def counting_backend(graph, inputs):  # eager, but counts every (re)compilation
+        compiles.append(len(inputs))
+        return graph.forward
+
+    cfg = DataConfig(data_dir=str(tones / "corpus"), label_dirs=[str(tones / "l100")], batch_seconds=8,
+                     min_sample_size=16000, num_workers=0, length_buckets=[1.5])
+    data = PretrainData(cfg, "train", MaskParams(0.8, 10, 2), seed=0)
+    torch.manual_seed(0)
+    model = compile_forward(HubertPretrainModel(_cfg("hubert"), [100]), backend=counting_backend)
+    after_first, widths = None, set()
+    for epoch in (0, 1):
+        for batch in data.loader(epoch):
+            model(batch["wav"], batch["targets"], batch["mask"], mask_index=batch["mask_index"])
+            widths.add(batch["mask_index"].shape[1])
+            after_first = len(compiles) if after_first is None else after_first
+    assert model._compiled_forward["compiled"]
+    assert len(widths) == 1 and after_first > 0
+    assert len(compiles) == after_first, f"recompiled: {len(compiles) - after_first} more graphs"
+    torch._dynamo.reset()
