@@ -8,7 +8,8 @@ Top-level JSON keys: `audio_s_per_s`, `flops_per_audio_s` (training FLOPs from p
 formula every run logs), `peak_mem` (+ `peak_mem_unit`: GiB allocated on CUDA, MiB RSS growth of one
 step on CPU) and on GPU `mfu` (against `--peak-tflops`, default the card's bf16 peak), for our eager
 step; every variant's figures are under its own key ("ours", "ours_compiled", "torchaudio").
-Our step gathers the masked frames with the fixed-size index the data loader provides (no host sync).
+Our step gathers the masked frames with the fixed-size index the data loader provides (no host sync),
+with the fixed masked count of length-bucketed batches (one shape: a compiled step is built once).
 
 Both models get the same dimensions (CNN, width, depth, heads, FFN, positional conv, final_dim, classes),
 dropout, feature_grad_mult 0.1, LayerDrop 0 (so both do the same work every step), AdamW, and the same
@@ -44,7 +45,7 @@ from _json_out import emit  # noqa: E402
 
 from labelers.corpus.frames import SAMPLE_RATE, num_frames  # noqa: E402
 from pretrain.loss import compute_loss  # noqa: E402
-from pretrain.masking import compute_mask  # noqa: E402
+from pretrain.masking import compute_mask, expected_masked  # noqa: E402
 from pretrain.backbones import BACKBONES, backbone_class  # noqa: E402
 from pretrain.flops import backbone_config, peak_flops, train_flops  # noqa: E402
 from pretrain.model import SIZES, HubertPretrainModel, ModelConfig  # noqa: E402
@@ -107,7 +108,9 @@ def our_step(model, batch):
     B, T = labels.shape
     rng = np.random.default_rng(len(model.__dict__))
     n = min(T, model.backbone.output_frames(wav.shape[1]))
-    mask = compute_mask([n] * B, T, 0.8, model.cfg.mask_length, 2, rng)
+    # a fixed masked count, as `data.length_buckets` batches have: one (B, M) shape, no recompilation
+    mask = compute_mask([n] * B, T, 0.8, model.cfg.mask_length, 2, rng,
+                        count=expected_masked(n, 0.8, model.cfg.mask_length, 2))
     index = torch.from_numpy(np.stack([np.flatnonzero(r) for r in mask])).to(wav.device)
     return compute_loss(model(wav, [labels], torch.from_numpy(mask).to(wav.device), mask_index=index), model.cfg).loss
 
@@ -204,7 +207,8 @@ def main(argv=None) -> dict:
             r.step(batch, record=i >= args.warmup)
 
     cfg = ModelConfig(backbone=args.backbone, size=args.size, layerdrop=0.0)
-    masked = int(round(B * min(T, backbone_class(args.backbone).output_frames(S)) * 0.55))
+    n = min(T, backbone_class(args.backbone).output_frames(S))
+    masked = B * expected_masked(n, 0.8, cfg.mask_length, 2)  # exactly what our_step masks
     fl = train_flops(args.backbone, backbone_config(cfg), S, B, masked, cfg.arch()["final_dim"], [args.classes],
                      cfg.feature_grad_mult)
     result = {"backbone": args.backbone, "size": args.size, "device": args.device, "dtype": args.dtype, "batch": f"{B} x {args.utt_seconds} s",
