@@ -57,6 +57,8 @@ def test_each_model_meets_its_own_scratch_and_pairs_give_verdicts_and_flops(tmp_
     assert pair["verdicts"]["best_pnmi"]["verdict"] == "better"       # +0.15 + jitter on every seed
     assert pair["verdicts"]["best_probe"]["verdict"] == "better"
     assert pair["verdicts"]["cer"]["difference"]["n"] == 0            # the fastconformer has no CER
+    # a pair whose stage this run left out (`--only`) is skipped, not an error after hours of stages
+    assert aggregate(by_seed, {"pairs": {"later": ["eval_fc", "eval_not_run"]}})["pairs"] == {}
     rows = compute_rows(by_seed[1], c["models"])
     assert {r["model_stage"] for r in rows} == {"it1_hub", "it1_fc"}
     pair_flops(c["pairs"], rows)

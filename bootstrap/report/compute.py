@@ -106,7 +106,7 @@ def compute_section(rows: list[dict], fig: Path | None) -> list[str]:
     for r in rows:
         def f(x, fmt, scale=1.0):
             return "n/a" if x is None else format(x * scale, fmt)
-        total = f(r["total_flops"], ".3g") + (" (+ CTC teacher, not counted)" if r["teacher_flops_missing"] else "")
+        total = f(r["total_flops"], ".3g") + (" (+ a teacher not counted)" if r["teacher_flops_missing"] else "")
         lines.append(f"| {r['model_stage']} | {f(r['own_flops'], '.3g')} | {total} | "
                      f"{f(r['flops_per_audio_s'], '.3f', 1e-9)} | {f(r['device_hours'], '.3f')} | {ms(r['pnmi'])} | "
                      f"{ms(r['probe_accuracy'])} | {ms(r['cer'], pct=True)} |")
