@@ -112,13 +112,19 @@ def head_flops(hidden: int, final_dim: int, num_classes: list[int], frames: int)
     return sets * 2 * frames * hidden * final_dim * sets + sum(2 * frames * final_dim * k for k in num_classes)
 
 
+def _trained(f: Flops, frozen_front: bool) -> int:
+    """Forward + backward FLOPs of one utterance through the backbone; `frozen_front`: the front-end (the
+    CNN) runs without gradients."""
+    if frozen_front:
+        return f.features + f.front + 3 * f.encoder
+    return f.features + 3 * (f.front + f.encoder) - f.no_input_grad
+
+
 def train_flops(backbone: str, config, num_samples: int, batch: int, scored_frames: int, final_dim: int,
                 num_classes: list[int], feature_grad_mult: float = 1.0) -> int:
     """Forward + backward FLOPs of one training batch of `batch` utterances of `num_samples` samples."""
     f = backbone_flops(backbone, config, num_samples)
-    total = f.features + 3 * (f.front + f.encoder) - f.no_input_grad
-    if backbone == "hubert" and feature_grad_mult == 0:
-        total = f.features + f.front + 3 * f.encoder  # the CNN runs without gradients
+    total = _trained(f, frozen_front=backbone == "hubert" and feature_grad_mult == 0)
     head = head_flops(config.hidden_size, final_dim, num_classes, scored_frames)
     return batch * total + 3 * head
 
@@ -132,9 +138,8 @@ def ctc_train_flops(config, num_samples: int, batch: int, frozen_front: bool = F
     if backbone is None:
         raise ValueError(f"no FLOP formula for model type '{enc.model_type}'")
     f = backbone_flops(backbone, enc, num_samples)
-    per_utt = f.features + f.front + 3 * f.encoder if frozen_front else f.features + 3 * (f.front + f.encoder) - f.no_input_grad
     head = 2 * f.frames * enc.hidden_size * config.vocab_size
-    return batch * (per_utt + 3 * head)
+    return batch * (_trained(f, frozen_front) + 3 * head)
 
 
 def model_flops_per_audio_second(model_cfg, num_classes: list[int], seconds: float = 10.0,

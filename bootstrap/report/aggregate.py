@@ -211,15 +211,13 @@ def _baseline_verdicts(models: dict) -> None:
         if m["kind"] == "input":
             continue
         by_seed = m["_by_seed"]
-        pair = lambda metric, other: paired_verdict({s: v.get(metric) for s, v in by_seed.items()},  # noqa: E731
-                                                    {s: v.get(metric) for s, v in other["_by_seed"].items()}, metric)
         scratch_name = _scratch_for(m, scratches) if m["kind"] == "pretrained" else None
         scratch = models[scratch_name] if scratch_name else None
         if scratch is not None:
             m["scratch"] = scratch_name
-            m["vs_scratch"] = {metric: pair(metric, scratch) for metric in VERDICT_METRICS}
+            m["vs_scratch"] = _verdicts(m, scratch)
         if inputs is not None:
-            m["vs_input"] = {metric: pair(metric, inputs) for metric in ("best_probe", "best_pnmi")}
+            m["vs_input"] = _verdicts(m, inputs, ("best_probe", "best_pnmi"))
         m["learning"] = _learning(m, scratch)
         m["transformer_vs_layer0"] = paired_verdict(
             {s: v.get("best_transformer_pnmi") for s, v in by_seed.items()},
@@ -254,11 +252,11 @@ def _resolve(models: dict, ref: str) -> str | None:
     return by_stage.get(ref, ref if ref in models else None)
 
 
-def _verdicts(a: dict, b: dict) -> dict:
-    """Paired verdicts of model `a` against model `b` for every verdict metric."""
+def _verdicts(a: dict, b: dict, metrics=VERDICT_METRICS) -> dict:
+    """Paired verdicts of model `a` against model `b` for each of `metrics`."""
     return {metric: paired_verdict({s: v.get(metric) for s, v in a["_by_seed"].items()},
                                    {s: v.get(metric) for s, v in b["_by_seed"].items()}, metric)
-            for metric in VERDICT_METRICS}
+            for metric in metrics}
 
 
 def _route_verdicts(models: dict, routes: dict) -> tuple[dict, dict, dict]:
@@ -276,9 +274,7 @@ def _route_verdicts(models: dict, routes: dict) -> tuple[dict, dict, dict]:
 def _pair_verdicts(models: dict, pairs: dict) -> dict:
     """`compare.pairs: {name: [A, B]}`: A against B on every verdict metric (A minus B, paired over seeds)."""
     out = {}
-    for name, refs in pairs.items():
-        if not isinstance(refs, (list, tuple)) or len(refs) != 2:
-            raise ValueError(f"compare.pairs.{name}: expected [A, B] (two evaluate stages), got {refs!r}")
+    for name, refs in pairs.items():  # their shape and names were checked when the experiment loaded
         a, b = (_resolve(models, ref) for ref in refs)
         if a is None or b is None:
             continue  # a stage this run left out (`--only`); the names were checked when the experiment loaded
