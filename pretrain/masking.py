@@ -60,7 +60,12 @@ def compute_mask(
             starts = rng.choice(starts_available, num, replace=False)
         else:  # a random order of every start: the first `num` as above, the next ones to top up to `count`
             order = rng.permutation(starts_available)
-            while num < starts_available and len(np.unique((order[:num, None] + np.arange(span)).ravel())) < count:
+            covered = np.zeros(n, dtype=bool)
+            covered[(order[:num, None] + np.arange(span)).ravel()] = True
+            have = int(covered.sum())
+            while num < starts_available and have < count:
+                have += int(span - covered[order[num] : order[num] + span].sum())
+                covered[order[num] : order[num] + span] = True
                 num += 1
             starts = order[:num]
         rows.append(np.unique((starts[:, None] + np.arange(span)[None, :]).ravel()))
